@@ -1,0 +1,52 @@
+namespace AutoKernel.Build.Graph;
+
+/// <summary>An elementwise activation with its parameters, as fused into an epilogue.</summary>
+public readonly record struct Activation(string Kind, float Alpha, float Beta)
+{
+    public static readonly Activation None = new("", 0, 0);
+
+    public bool IsNone => Kind.Length == 0;
+
+    public float Apply(float x) => Activations.Apply(Kind, Alpha, Beta, x);
+}
+
+/// <summary>
+/// The activations that epilogue fusion can absorb, with ONNX's semantics and default parameters.
+/// The reference executor and the fusion pass both use this table, so a fused node computes exactly
+/// what the unfused operator did.
+/// </summary>
+public static class Activations
+{
+    /// <summary>Unary ONNX operators that fuse as an activation.</summary>
+    public static readonly IReadOnlySet<string> Fusable = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "Softplus",
+    };
+
+    /// <summary>Parameters of an activation node as (alpha, beta), after ONNX defaults. Clip passes (min, max).</summary>
+    public static (float Alpha, float Beta) DefaultParameters(Node node) => node.OpType switch
+    {
+        "LeakyRelu" => (node.GetFloat("alpha", 0.01f), 0f),
+        "HardSigmoid" => (node.GetFloat("alpha", 0.2f), node.GetFloat("beta", 0.5f)),
+        "Elu" => (node.GetFloat("alpha", 1f), 0f),
+        "Selu" => (node.GetFloat("alpha", 1.67326319217681884765625f), node.GetFloat("gamma", 1.05070102214813232421875f)),
+        "Clip" => (node.GetFloat("min", float.NegativeInfinity), node.GetFloat("max", float.PositiveInfinity)),
+        _ => (0f, 0f),
+    };
+
+    public static float Apply(string kind, float alpha, float beta, float x) => kind switch
+    {
+        "" => x,
+        "Relu" => x > 0 ? x : 0,
+        "Clip" => x < alpha ? alpha : x > beta ? beta : x,
+        "LeakyRelu" => x >= 0 ? x : alpha * x,
+        "Sigmoid" => 1f / (1f + MathF.Exp(-x)),
+        "HardSigmoid" => Math.Clamp(alpha * x + beta, 0f, 1f),
+        "HardSwish" => x * Math.Clamp(x / 6f + 0.5f, 0f, 1f),
+        "Tanh" => MathF.Tanh(x),
+        "Elu" => x >= 0 ? x : alpha * (MathF.Exp(x) - 1f),
+        "Selu" => x > 0 ? beta * x : beta * (alpha * MathF.Exp(x) - alpha),
+        "Softplus" => x > 20f ? x : MathF.Log(1f + MathF.Exp(x)),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown activation"),
+    };
+}

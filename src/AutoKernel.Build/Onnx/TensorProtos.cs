@@ -1,0 +1,181 @@
+using System.Runtime.InteropServices;
+using AutoKernel.Build.Graph;
+using AutoKernel.Build.Onnx.Proto;
+using Google.Protobuf;
+
+namespace AutoKernel.Build.Onnx;
+
+/// <summary>Converts between ONNX TensorProto and <see cref="Tensor"/>.</summary>
+public static class TensorProtos
+{
+    /// <summary>
+    /// Reads a TensorProto: raw_data (little-endian), the typed fields, or external data in a file
+    /// next to the model. <paramref name="modelDirectory"/> is needed only for external data; a
+    /// location that escapes it is rejected.
+    /// </summary>
+    public static Tensor ToTensor(TensorProto proto, string? modelDirectory = null)
+    {
+        string what = string.IsNullOrEmpty(proto.Name) ? "tensor" : $"tensor '{proto.Name}'";
+        if (!DataTypes.IsSupported(proto.DataType))
+            throw new ModelException($"{what} has data type {DataTypes.OnnxName(proto.DataType)}, which AutoKernel does not support (float, double, int64, int32, int8, uint8, bool)");
+        var type = (DataType)proto.DataType;
+        var shape = new int[proto.Dims.Count];
+        for (int i = 0; i < shape.Length; i++)
+        {
+            long d = proto.Dims[i];
+            if (d < 0 || d > int.MaxValue)
+                throw new ModelException($"{what} has invalid dimension {d}");
+            shape[i] = (int)d;
+        }
+        long count;
+        try
+        {
+            count = ShapeMath.ElementCount(shape);
+        }
+        catch (OverflowException)
+        {
+            throw new ModelException($"{what} with shape {ShapeMath.Format(shape)} is too large");
+        }
+        if (count > Array.MaxLength)
+            throw new ModelException($"{what} with shape {ShapeMath.Format(shape)} is too large");
+        int n = (int)count;
+        var data = Array.CreateInstance(Tensor.StorageType(type), n);
+
+        if (proto.DataLocation == TensorProto.Types.DataLocation.External)
+        {
+            ReadExternal(proto, what, modelDirectory, data, type);
+        }
+        else if (!proto.RawData.IsEmpty)
+        {
+            CopyRaw(proto.RawData.Span, what, data, type);
+        }
+        else
+        {
+            CopyTyped(proto, what, data, type, n);
+        }
+        return new Tensor(type, shape, data);
+    }
+
+    /// <summary>Writes a tensor as raw_data (the compact form exporters use).</summary>
+    public static TensorProto FromTensor(Tensor tensor, string name)
+    {
+        var proto = new TensorProto { Name = name, DataType = (int)tensor.Type };
+        foreach (int d in tensor.Shape)
+            proto.Dims.Add(d);
+        proto.RawData = ByteString.CopyFrom(RawBytes(tensor));
+        return proto;
+    }
+
+    /// <summary>Little-endian bytes of the tensor's elements (bools as one byte each).</summary>
+    public static byte[] RawBytes(Tensor tensor)
+    {
+        if (!BitConverter.IsLittleEndian)
+            throw new PlatformNotSupportedException("AutoKernel needs a little-endian machine");
+        return tensor.Data switch
+        {
+            float[] f => MemoryMarshal.AsBytes(f.AsSpan()).ToArray(),
+            double[] d => MemoryMarshal.AsBytes(d.AsSpan()).ToArray(),
+            long[] l => MemoryMarshal.AsBytes(l.AsSpan()).ToArray(),
+            int[] i => MemoryMarshal.AsBytes(i.AsSpan()).ToArray(),
+            bool[] b => b.Select(v => v ? (byte)1 : (byte)0).ToArray(),
+            byte[] u => (byte[])u.Clone(),
+            sbyte[] s => MemoryMarshal.AsBytes(s.AsSpan()).ToArray(),
+            _ => throw new InvalidOperationException("unknown storage"),
+        };
+    }
+
+    private static void CopyRaw(ReadOnlySpan<byte> raw, string what, Array data, DataType type)
+    {
+        long expected = (long)data.Length * type.SizeInBytes();
+        if (raw.Length != expected)
+            throw new ModelException($"{what} has {raw.Length} bytes of raw_data, expected {expected} for {data.Length} {type.Name()} values");
+        switch (data)
+        {
+            case float[] f: raw.CopyTo(MemoryMarshal.AsBytes(f.AsSpan())); break;
+            case double[] d: raw.CopyTo(MemoryMarshal.AsBytes(d.AsSpan())); break;
+            case long[] l: raw.CopyTo(MemoryMarshal.AsBytes(l.AsSpan())); break;
+            case int[] i: raw.CopyTo(MemoryMarshal.AsBytes(i.AsSpan())); break;
+            case byte[] u: raw.CopyTo(u); break;
+            case sbyte[] s: raw.CopyTo(MemoryMarshal.AsBytes(s.AsSpan())); break;
+            case bool[] b:
+                for (int k = 0; k < b.Length; k++)
+                    b[k] = raw[k] != 0;
+                break;
+        }
+    }
+
+    private static void CopyTyped(TensorProto proto, string what, Array data, DataType type, int n)
+    {
+        // ONNX stores float in float_data; int32, int8, uint8 and bool in int32_data;
+        // int64 in int64_data; double in double_data.
+        int available = type switch
+        {
+            DataType.Float => proto.FloatData.Count,
+            DataType.Double => proto.DoubleData.Count,
+            DataType.Int64 => proto.Int64Data.Count,
+            _ => proto.Int32Data.Count,
+        };
+        if (available != n)
+            throw new ModelException($"{what} has {available} values for shape with {n} elements");
+        switch (data)
+        {
+            case float[] f: proto.FloatData.CopyTo(f, 0); break;
+            case double[] d: proto.DoubleData.CopyTo(d, 0); break;
+            case long[] l: proto.Int64Data.CopyTo(l, 0); break;
+            case int[] i: proto.Int32Data.CopyTo(i, 0); break;
+            case byte[] u:
+                for (int k = 0; k < n; k++) u[k] = (byte)proto.Int32Data[k];
+                break;
+            case sbyte[] s:
+                for (int k = 0; k < n; k++) s[k] = (sbyte)proto.Int32Data[k];
+                break;
+            case bool[] b:
+                for (int k = 0; k < n; k++) b[k] = proto.Int32Data[k] != 0;
+                break;
+        }
+    }
+
+    private static void ReadExternal(TensorProto proto, string what, string? modelDirectory, Array data, DataType type)
+    {
+        string? location = null;
+        long offset = 0;
+        long length = -1;
+        foreach (var entry in proto.ExternalData)
+        {
+            switch (entry.Key)
+            {
+                case "location": location = entry.Value; break;
+                case "offset": offset = ParseLong(entry.Value, what, "offset"); break;
+                case "length": length = ParseLong(entry.Value, what, "length"); break;
+            }
+        }
+        if (string.IsNullOrEmpty(location))
+            throw new ModelException($"{what} is stored externally but names no location");
+        if (modelDirectory is null)
+            throw new ModelException($"{what} is stored externally in '{location}', but the model was not read from a file");
+
+        string root = Path.GetFullPath(modelDirectory);
+        string full = Path.GetFullPath(Path.Combine(root, location));
+        string rootWithSlash = Path.EndsInDirectorySeparator(root) ? root : root + Path.DirectorySeparatorChar;
+        if (Path.IsPathRooted(location) || !full.StartsWith(rootWithSlash, StringComparison.Ordinal))
+            throw new ModelException($"{what} has external data location '{location}', which is outside the model's folder");
+        if (!File.Exists(full))
+            throw new ModelException($"{what} has external data file '{location}', which does not exist");
+
+        long expected = (long)data.Length * type.SizeInBytes();
+        if (length >= 0 && length != expected)
+            throw new ModelException($"{what} has external data length {length}, expected {expected}");
+        using var stream = File.OpenRead(full);
+        if (offset < 0 || offset + expected > stream.Length)
+            throw new ModelException($"{what} reads bytes {offset}..{offset + expected} of '{location}', which has {stream.Length}");
+        var bytes = new byte[expected];
+        stream.Seek(offset, SeekOrigin.Begin);
+        stream.ReadExactly(bytes);
+        CopyRaw(bytes, what, data, type);
+    }
+
+    private static long ParseLong(string text, string what, string key) =>
+        long.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long v)
+            ? v
+            : throw new ModelException($"{what} has external data {key} '{text}', which is not an integer");
+}
