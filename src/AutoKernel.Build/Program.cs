@@ -1,1 +1,1 @@
-return 0;
+return AutoKernel.Build.Cli.CommandLine.Run(args, Console.Out, Console.Error);

@@ -66,3 +66,57 @@ public sealed class ModelGraph
     public long ParameterCount() =>
         Initializers.Values.Where(t => t.Type.IsFloatingPoint()).Sum(t => (long)t.Length);
 }
+
+public static class ModelGraphEditing
+{
+    /// <summary>Points every reader of <paramref name="from"/> (nodes and graph outputs) at <paramref name="to"/>.</summary>
+    public static void ReplaceUses(this ModelGraph graph, string from, string to)
+    {
+        foreach (var n in graph.Nodes)
+        {
+            for (int i = 0; i < n.Inputs.Count; i++)
+            {
+                if (n.Inputs[i] == from)
+                    n.Inputs[i] = to;
+            }
+        }
+        for (int k = 0; k < graph.Outputs.Count; k++)
+        {
+            if (graph.Outputs[k].Name == from)
+                graph.Outputs[k] = graph.Outputs[k] with { Name = to };
+        }
+    }
+
+    /// <summary>Renames the value <paramref name="from"/> everywhere: its producer, readers, type and graph outputs.</summary>
+    public static void RenameValue(this ModelGraph graph, string from, string to)
+    {
+        foreach (var n in graph.Nodes)
+        {
+            for (int o = 0; o < n.Outputs.Count; o++)
+            {
+                if (n.Outputs[o] == from)
+                    n.Outputs[o] = to;
+            }
+        }
+        graph.ReplaceUses(from, to);
+        if (graph.ValueTypes.Remove(from, out var t))
+            graph.ValueTypes[to] = t;
+    }
+
+    /// <summary>How many node inputs read each value (graph outputs count as one extra reader).</summary>
+    public static Dictionary<string, int> UseCounts(this ModelGraph graph)
+    {
+        var uses = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var n in graph.Nodes)
+        {
+            foreach (string i in n.Inputs)
+            {
+                if (i.Length > 0)
+                    uses[i] = uses.GetValueOrDefault(i) + 1;
+            }
+        }
+        foreach (var o in graph.Outputs)
+            uses[o.Name] = uses.GetValueOrDefault(o.Name) + 1;
+        return uses;
+    }
+}

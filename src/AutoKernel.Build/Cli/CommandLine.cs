@@ -1,0 +1,68 @@
+using System.CommandLine;
+using AutoKernel.Build.Graph;
+
+namespace AutoKernel.Build.Cli;
+
+/// <summary>The `autokernel` command line. Exit codes: 0 success, 1 bad input or failed check, 2 internal error.</summary>
+public static class CommandLine
+{
+    public static readonly Option<bool> Verbose = new("--verbose", "-v")
+    {
+        Description = "Show stack traces for errors.",
+        Recursive = true,
+    };
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("AutoKernel: import ONNX models, extract and tune their kernels, generate C#.")
+        {
+            Verbose,
+        };
+        root.Subcommands.Add(ZooCommand.Create(stdout));
+        root.Subcommands.Add(InspectCommand.Create(stdout));
+        root.Subcommands.Add(RunCommand.Create(stdout));
+        var parse = root.Parse(args);
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return parse.Invoke(config);
+        }
+        catch (ModelException e)
+        {
+            stderr.WriteLine($"error: {e.Describe()}");
+            if (parse.GetValue(Verbose))
+                stderr.WriteLine(e.StackTrace);
+            return 1;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            stderr.WriteLine($"error: internal error: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
+            if (parse.GetValue(Verbose))
+                stderr.WriteLine(e);
+            else
+                stderr.WriteLine("(run with --verbose for the stack trace, and please report it)");
+            return 2;
+        }
+    }
+
+    /// <summary>The repeatable --input-shape name=d0,d1,... option.</summary>
+    public static Option<string[]> InputShapeOption() => new("--input-shape")
+    {
+        Description = "Fix an input's shape, e.g. --input-shape input=1,3,224,224 (repeatable; required for dynamic dimensions).",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    public static Dictionary<string, int[]> InputShapes(ParseResult parse, Option<string[]> option)
+    {
+        var shapes = new Dictionary<string, int[]>(StringComparer.Ordinal);
+        foreach (string text in parse.GetValue(option) ?? [])
+        {
+            var (name, dims) = GraphResolver.ParseInputShape(text);
+            if (!shapes.TryAdd(name, dims))
+                throw new ModelException($"--input-shape gives '{name}' twice");
+        }
+        return shapes;
+    }
+
+    public static Argument<string> ModelArgument() => new("model") { Description = "The ONNX model file." };
+}

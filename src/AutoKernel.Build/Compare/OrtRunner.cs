@@ -1,0 +1,89 @@
+using AutoKernel.Build.Graph;
+using Microsoft.ML.OnnxRuntime;
+
+namespace AutoKernel.Build.Compare;
+
+/// <summary>Runs a model file in ONNX Runtime (CPU) on given inputs, for comparisons.</summary>
+public static class OrtRunner
+{
+    public static IReadOnlyDictionary<string, Tensor> Run(string modelPath, IReadOnlyDictionary<string, Tensor> inputs, int threads = 0)
+    {
+        using var options = new SessionOptions();
+        if (threads > 0)
+            options.IntraOpNumThreads = threads;
+        options.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
+        InferenceSession session;
+        try
+        {
+            session = new InferenceSession(modelPath, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelException($"ONNX Runtime cannot load the model: {FirstLine(e.Message)}") { File = modelPath };
+        }
+        using (session)
+        {
+            var values = new List<OrtValue>();
+            try
+            {
+                var names = new List<string>();
+                foreach (var (name, tensor) in inputs)
+                {
+                    names.Add(name);
+                    values.Add(ToOrt(tensor));
+                }
+                var outputNames = session.OutputNames.ToArray();
+                using var runOptions = new RunOptions();
+                using var results = session.Run(runOptions, names, values, outputNames);
+                var outputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+                for (int i = 0; i < outputNames.Length; i++)
+                    outputs[outputNames[i]] = FromOrt(results[i], outputNames[i]);
+                return outputs;
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw new ModelException($"ONNX Runtime failed to run the model: {FirstLine(e.Message)}") { File = modelPath };
+            }
+            finally
+            {
+                foreach (var v in values)
+                    v.Dispose();
+            }
+        }
+    }
+
+    private static string FirstLine(string message) => message.Split('\n')[0].Trim();
+
+    private static OrtValue ToOrt(Tensor t)
+    {
+        long[] shape = [.. t.Shape.Select(d => (long)d)];
+        return t.Data switch
+        {
+            float[] f => OrtValue.CreateTensorValueFromMemory(f, shape),
+            double[] d => OrtValue.CreateTensorValueFromMemory(d, shape),
+            long[] l => OrtValue.CreateTensorValueFromMemory(l, shape),
+            int[] n => OrtValue.CreateTensorValueFromMemory(n, shape),
+            bool[] b => OrtValue.CreateTensorValueFromMemory(b, shape),
+            byte[] u => OrtValue.CreateTensorValueFromMemory(u, shape),
+            sbyte[] s => OrtValue.CreateTensorValueFromMemory(s, shape),
+            _ => throw new InvalidOperationException("unknown storage"),
+        };
+    }
+
+    private static Tensor FromOrt(OrtValue value, string name)
+    {
+        var info = value.GetTensorTypeAndShape();
+        int[] shape = [.. info.Shape.Select(d => checked((int)d))];
+        return info.ElementDataType switch
+        {
+            TensorElementType.Float => new Tensor(DataType.Float, shape, value.GetTensorDataAsSpan<float>().ToArray()),
+            TensorElementType.Double => new Tensor(DataType.Double, shape, value.GetTensorDataAsSpan<double>().ToArray()),
+            TensorElementType.Int64 => new Tensor(DataType.Int64, shape, value.GetTensorDataAsSpan<long>().ToArray()),
+            TensorElementType.Int32 => new Tensor(DataType.Int32, shape, value.GetTensorDataAsSpan<int>().ToArray()),
+            TensorElementType.Bool => new Tensor(DataType.Bool, shape, value.GetTensorDataAsSpan<bool>().ToArray()),
+            TensorElementType.UInt8 => new Tensor(DataType.UInt8, shape, value.GetTensorDataAsSpan<byte>().ToArray()),
+            TensorElementType.Int8 => new Tensor(DataType.Int8, shape, value.GetTensorDataAsSpan<sbyte>().ToArray()),
+            var other => throw new ModelException($"ONNX Runtime output '{name}' has type {other}, which AutoKernel does not compare"),
+        };
+    }
+}

@@ -1,0 +1,219 @@
+using System.Globalization;
+using AutoKernel.Build.Graph.Passes;
+using AutoKernel.Build.Reference;
+
+namespace AutoKernel.Build.Graph;
+
+/// <summary>
+/// Makes an imported graph static: fixes the input shapes the user gave, infers every value's
+/// type and shape, and folds every node whose inputs are all constant (Shape/Gather/Concat
+/// chains, ConstantOfShape-made weights, Constant nodes). Folding and inference run in one walk
+/// because data-dependent shapes (Reshape, Slice, Resize, ...) need the folded values.
+/// </summary>
+public static class GraphResolver
+{
+    /// <summary>Parses "name=1,3,224,224" as given to --input-shape.</summary>
+    public static KeyValuePair<string, int[]> ParseInputShape(string text)
+    {
+        int eq = text.LastIndexOf('=');
+        if (eq <= 0 || eq == text.Length - 1)
+            throw new ModelException($"--input-shape '{text}' is not of the form name=d0,d1,...");
+        string name = text[..eq];
+        string[] parts = text[(eq + 1)..].Split(',', StringSplitOptions.TrimEntries);
+        var dims = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out dims[i]) || dims[i] <= 0)
+                throw new ModelException($"--input-shape '{text}': dimension '{parts[i]}' is not a positive integer");
+        }
+        return new(name, dims);
+    }
+
+    /// <summary>
+    /// Resolves <paramref name="graph"/> in place. <paramref name="inputShapes"/> fixes dynamic
+    /// input dimensions (and may restate static ones). Adds a "fold-constants" entry to the report.
+    /// </summary>
+    public static void Resolve(ModelGraph graph, IReadOnlyDictionary<string, int[]>? inputShapes = null, PassReport? report = null)
+    {
+        try
+        {
+            ResolveInputs(graph, inputShapes ?? new Dictionary<string, int[]>());
+            var folded = Propagate(graph);
+            report?.AddCounts("fold-constants", "folded", folded);
+        }
+        catch (ModelException e)
+        {
+            throw e.At(graph.SourcePath, graph.Opset);
+        }
+    }
+
+    private static void ResolveInputs(ModelGraph graph, IReadOnlyDictionary<string, int[]> inputShapes)
+    {
+        foreach (string name in inputShapes.Keys)
+        {
+            if (!graph.Inputs.Exists(i => i.Name == name))
+                throw new ModelException($"--input-shape names '{name}', which is not a graph input (inputs: {string.Join(", ", graph.Inputs.Select(i => i.Name))})");
+        }
+        for (int k = 0; k < graph.Inputs.Count; k++)
+        {
+            var input = graph.Inputs[k];
+            var declared = input.Type.Shape;
+            if (inputShapes.TryGetValue(input.Name, out int[]? given))
+            {
+                if (given.Length != declared.Length)
+                    throw new ModelException($"--input-shape {input.Name}={string.Join(",", given)} has rank {given.Length}, but the model declares {ShapeMath.Format(declared)}");
+                for (int d = 0; d < given.Length; d++)
+                {
+                    if (declared[d] >= 0 && declared[d] != given[d])
+                        throw new ModelException($"--input-shape {input.Name}={string.Join(",", given)} conflicts with the model's static shape {ShapeMath.Format(declared)} at dimension {d}");
+                }
+                input = input with { Type = input.Type with { Shape = given } };
+                graph.Inputs[k] = input;
+            }
+            else if (!input.Type.IsStatic)
+            {
+                string dims = string.Join(",", declared.Select((d, i) => d >= 0 ? d.ToString(CultureInfo.InvariantCulture) : input.DimParams.ElementAtOrDefault(i) ?? "?"));
+                string example = string.Join(",", declared.Select(d => d >= 0 ? d : 1));
+                throw new ModelException($"input '{input.Name}' has dynamic shape [{dims}]; fix it with --input-shape {input.Name}={example}");
+            }
+            graph.ValueTypes[input.Name] = input.Type;
+        }
+    }
+
+    private static OpTally Propagate(ModelGraph graph)
+    {
+        var folded = new OpTally();
+        var kept = new List<Node>(graph.Nodes.Count);
+        int opset = graph.Opset;
+        foreach (var node in graph.Nodes)
+        {
+            if (!ShapeInference.IsSupported(node.Domain, node.OpType) || !ReferenceKernels.IsSupported(node.Domain, node.OpType))
+                throw new ModelException($"operator {node.OpType} is not supported") { Node = node, Opset = opset };
+
+            var types = new TensorType?[node.Inputs.Count];
+            var constants = new Tensor?[node.Inputs.Count];
+            bool allConstant = true;
+            for (int i = 0; i < node.Inputs.Count; i++)
+            {
+                string name = node.Inputs[i];
+                if (name.Length == 0)
+                    continue;
+                graph.Initializers.TryGetValue(name, out constants[i]);
+                types[i] = graph.TypeOf(name) ?? throw new ModelException($"input '{name}' has no known type") { Node = node, Opset = opset };
+                allConstant &= constants[i] is not null;
+            }
+            if (opset < 7 && LegacyBroadcastOps.Contains(node.OpType))
+                NormalizeLegacyBroadcast(graph, node, types, constants, kept);
+
+            if (allConstant && IsFoldable(node))
+            {
+                Tensor[] values = ReferenceKernels.Run(node, opset, constants);
+                for (int o = 0; o < node.Outputs.Count; o++)
+                {
+                    if (node.Outputs[o].Length == 0)
+                        continue;
+                    if (o >= values.Length)
+                        throw new ModelException($"produced {values.Length} outputs, but the node names {node.Outputs.Count}") { Node = node, Opset = opset };
+                    graph.Initializers[node.Outputs[o]] = values[o];
+                    graph.ValueTypes[node.Outputs[o]] = TensorType.Of(values[o]);
+                }
+                folded.Count(node.OpType);
+                continue;
+            }
+
+            var outputs = ShapeInference.Infer(node, opset, types, constants);
+            for (int o = 0; o < node.Outputs.Count; o++)
+            {
+                if (node.Outputs[o].Length == 0)
+                    continue;
+                var t = o < outputs.Length ? outputs[o] : null;
+                if (t is null || !t.IsStatic)
+                    throw new ModelException($"output '{node.Outputs[o]}' has no static shape") { Node = node, Opset = opset };
+                graph.ValueTypes[node.Outputs[o]] = t;
+            }
+            kept.Add(node);
+        }
+        graph.Nodes.Clear();
+        graph.Nodes.AddRange(kept);
+        CheckOutputs(graph);
+        return folded;
+    }
+
+    /// <summary>Binary operators that took 'broadcast' and 'axis' attributes before opset 7.</summary>
+    private static readonly HashSet<string> LegacyBroadcastOps = new(StringComparer.Ordinal)
+    {
+        "Add", "Sub", "Mul", "Div", "Pow", "And", "Or", "Xor", "Equal", "Greater", "Less",
+    };
+
+    /// <summary>
+    /// Before opset 7, B broadcast onto A only with broadcast=1, aligned at 'axis' (default: the
+    /// trailing dimensions). Rewrites B to the equivalent numpy-broadcast shape by appending unit
+    /// dimensions (reshaping a constant, or inserting a Reshape), then drops the legacy attributes.
+    /// </summary>
+    private static void NormalizeLegacyBroadcast(ModelGraph graph, Node node, TensorType?[] types, Tensor?[] constants, List<Node> kept)
+    {
+        bool broadcast = node.GetInt("broadcast", 0) == 1;
+        long axisAttr = node.GetInt("axis", long.MinValue);
+        node.Attributes.Remove("broadcast");
+        node.Attributes.Remove("axis");
+        if (!broadcast || types.Length < 2 || types[0] is not { } a || types[1] is not { } b)
+            return;
+        long axis = axisAttr == long.MinValue ? a.Rank - b.Rank : axisAttr < 0 ? axisAttr + a.Rank : axisAttr;
+        int trailing = a.Rank - (int)axis - b.Rank;
+        if (axis < 0 || trailing < 0)
+            throw new ModelException($"legacy broadcast of {b} onto {a} at axis {axisAttr} is out of range") { Node = node, Opset = graph.Opset };
+        if (trailing == 0)
+            return;
+        int[] shape = [.. b.Shape, .. Enumerable.Repeat(1, trailing)];
+        string aligned = UniqueName(graph, $"{node.Inputs[1]}_aligned");
+        if (constants[1] is { } c)
+        {
+            constants[1] = c.Reshape(shape);
+            graph.Initializers[aligned] = constants[1]!;
+        }
+        else
+        {
+            string shapeName = UniqueName(graph, $"{aligned}_shape");
+            graph.Initializers[shapeName] = Tensor.Vector([.. shape.Select(d => (long)d)]);
+            kept.Add(new Node($"{node.Name}_align", "Reshape", [node.Inputs[1], shapeName], [aligned]));
+        }
+        types[1] = b with { Shape = shape };
+        graph.ValueTypes[aligned] = types[1]!;
+        node.Inputs[1] = aligned;
+    }
+
+    /// <summary>A value name not yet used in the graph, based on <paramref name="stem"/>.</summary>
+    internal static string UniqueName(ModelGraph graph, string stem)
+    {
+        string name = stem;
+        for (int k = 1; graph.Initializers.ContainsKey(name) || graph.ValueTypes.ContainsKey(name); k++)
+            name = string.Create(CultureInfo.InvariantCulture, $"{stem}_{k}");
+        return name;
+    }
+
+    /// <summary>
+    /// Every deterministic node with constant inputs folds. Nothing AutoKernel supports is
+    /// random, so that is all of them; the hook stays for ops like RandomNormal.
+    /// </summary>
+    private static bool IsFoldable(Node node) => node.OpType is not ("RandomNormal" or "RandomUniform" or "RandomNormalLike" or "RandomUniformLike" or "Multinomial");
+
+    private static void CheckOutputs(ModelGraph graph)
+    {
+        for (int k = 0; k < graph.Outputs.Count; k++)
+        {
+            var output = graph.Outputs[k];
+            var actual = graph.TypeOf(output.Name) ?? throw new ModelException($"graph output '{output.Name}' has no inferred type");
+            var declared = output.Type;
+            bool conflict = declared.ElementType != DataType.Undefined && declared.ElementType != actual.ElementType;
+            if (declared.Shape.Length > 0)
+            {
+                conflict |= declared.Shape.Length != actual.Shape.Length;
+                for (int d = 0; !conflict && d < declared.Shape.Length; d++)
+                    conflict |= declared.Shape[d] >= 0 && declared.Shape[d] != actual.Shape[d];
+            }
+            if (conflict)
+                throw new ModelException($"graph output '{output.Name}' is declared {declared} but computes {actual} (shape mismatch)");
+            graph.Outputs[k] = output with { Type = actual };
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using AutoKernel.Build.Graph;
+using AutoKernel.Build.Graph.Passes;
+using AutoKernel.Build.Onnx;
+
+namespace AutoKernel.Build;
+
+/// <summary>A model after import: the resolved graph as the file describes it, and the optimized one.</summary>
+public sealed record LoadedModel(string Path, ModelGraph Resolved, ModelGraph Optimized, PassReport Report);
+
+/// <summary>Import → resolve shapes and fold constants → simplification passes.</summary>
+public static class ModelPipeline
+{
+    public static LoadedModel Load(string path, IReadOnlyDictionary<string, int[]>? inputShapes = null)
+    {
+        var graph = OnnxImporter.Load(path);
+        return Prepare(graph, inputShapes);
+    }
+
+    public static LoadedModel Prepare(ModelGraph graph, IReadOnlyDictionary<string, int[]>? inputShapes = null)
+    {
+        var report = new PassReport();
+        GraphResolver.Resolve(graph, inputShapes, report);
+        var optimized = graph.Clone();
+        try
+        {
+            GraphOptimizer.Run(optimized, report);
+        }
+        catch (ModelException e)
+        {
+            throw e.At(graph.SourcePath, graph.Opset);
+        }
+        return new LoadedModel(graph.SourcePath, graph, optimized, report);
+    }
+}

@@ -1,0 +1,292 @@
+using System.Globalization;
+using AutoKernel.Build.Graph;
+using AutoKernel.Build.Onnx.Proto;
+using Google.Protobuf;
+
+namespace AutoKernel.Build.Onnx;
+
+/// <summary>Reads an ONNX ModelProto into a <see cref="ModelGraph"/>.</summary>
+public static class OnnxImporter
+{
+    /// <summary>Default-domain opsets AutoKernel implements. Older models must be converted first.</summary>
+    public const int MinOpset = 6;
+
+    /// <summary>The newest default-domain opset whose operator semantics AutoKernel implements.</summary>
+    public const int MaxOpset = 22;
+
+    /// <summary>Reads and imports a model file. Every problem is a <see cref="ModelException"/> naming the file.</summary>
+    public static ModelGraph Load(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelException($"cannot read model: {e.Message}") { File = path };
+        }
+        return Import(Parse(bytes, path), path, Path.GetDirectoryName(Path.GetFullPath(path)));
+    }
+
+    public static ModelProto Parse(byte[] bytes, string path)
+    {
+        if (bytes.Length == 0)
+            throw new ModelException("file is empty, not an ONNX model") { File = path };
+        try
+        {
+            return ModelProto.Parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new ModelException($"not a valid ONNX model (protobuf: {e.Message.TrimEnd('.')})") { File = path };
+        }
+    }
+
+    /// <summary>
+    /// Converts a parsed model. <paramref name="modelDirectory"/> resolves external tensor data;
+    /// pass null for an in-memory model.
+    /// </summary>
+    public static ModelGraph Import(ModelProto model, string sourcePath, string? modelDirectory)
+    {
+        var g = new ModelGraph { SourcePath = sourcePath };
+        try
+        {
+            ImportInto(g, model, modelDirectory);
+        }
+        catch (ModelException e)
+        {
+            throw e.At(sourcePath, g.Opset);
+        }
+        return g;
+    }
+
+    private static void ImportInto(ModelGraph g, ModelProto model, string? modelDirectory)
+    {
+        if (model.Graph is null || (model.Graph.Node.Count == 0 && model.Graph.Output.Count == 0))
+            throw new ModelException("model has no graph (is this an ONNX file?)");
+        ReadOpsets(g, model);
+        var graph = model.Graph;
+        g.Name = graph.Name;
+
+        foreach (var init in graph.Initializer)
+        {
+            if (string.IsNullOrEmpty(init.Name))
+                throw new ModelException("an initializer has no name");
+            g.Initializers[init.Name] = TensorProtos.ToTensor(init, modelDirectory);
+        }
+
+        foreach (var input in graph.Input)
+        {
+            // Models from IR version < 4 also list initializers as graph inputs; those are constants.
+            if (g.Initializers.ContainsKey(input.Name))
+                continue;
+            g.Inputs.Add(ReadValue(input, "input"));
+        }
+        foreach (var output in graph.Output)
+            g.Outputs.Add(ReadValue(output, "output", allowUnknownShape: true));
+
+        var nodes = new List<Node>(graph.Node.Count);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < graph.Node.Count; i++)
+        {
+            var node = ReadNode(graph.Node[i], i, names);
+            int opset = OpsetFor(g, node);
+            if (node.Domain is not ("" or "ai.onnx"))
+                throw new ModelException($"operator domain '{node.Domain}' is not supported") { Node = node, Opset = opset };
+            nodes.Add(node);
+        }
+        g.Nodes.AddRange(TopologicalOrder(g, nodes));
+    }
+
+    private static void ReadOpsets(ModelGraph g, ModelProto model)
+    {
+        foreach (var op in model.OpsetImport)
+            g.Opsets[op.Domain == "ai.onnx" ? "" : op.Domain] = (int)Math.Clamp(op.Version, 0, int.MaxValue);
+        if (!g.Opsets.TryGetValue("", out int opset))
+        {
+            // IR version 1-2 models carried no opset_import; ONNX treats them as opset 1.
+            throw new ModelException("model imports no default-domain opset (opset_import is empty)");
+        }
+        if (opset < MinOpset || opset > MaxOpset)
+            throw new ModelException($"opset {opset} is not supported; AutoKernel supports default-domain opsets {MinOpset} to {MaxOpset} (convert the model with onnx.version_converter)") { Opset = opset };
+    }
+
+    private static int OpsetFor(ModelGraph g, Node node) =>
+        g.Opsets.TryGetValue(node.Domain == "ai.onnx" ? "" : node.Domain, out int v) ? v : 0;
+
+    private static GraphValue ReadValue(ValueInfoProto info, string role, bool allowUnknownShape = false)
+    {
+        if (string.IsNullOrEmpty(info.Name))
+            throw new ModelException($"a graph {role} has no name");
+        if (info.Type is null || info.Type.ValueCase != TypeProto.ValueOneofCase.TensorType)
+        {
+            if (allowUnknownShape)
+                return new GraphValue(info.Name, new TensorType(DataType.Undefined, []));
+            throw new ModelException($"graph {role} '{info.Name}' is not a tensor");
+        }
+        var tt = info.Type.TensorType;
+        if (!DataTypes.IsSupported(tt.ElemType))
+        {
+            if (allowUnknownShape && tt.ElemType == 0)
+                return new GraphValue(info.Name, new TensorType(DataType.Undefined, []));
+            throw new ModelException($"graph {role} '{info.Name}' has element type {DataTypes.OnnxName(tt.ElemType)}, which AutoKernel does not support");
+        }
+        if (tt.Shape is null)
+        {
+            if (allowUnknownShape)
+                return new GraphValue(info.Name, new TensorType((DataType)tt.ElemType, []));
+            throw new ModelException($"graph {role} '{info.Name}' has no shape; give one with --input-shape {info.Name}=...");
+        }
+        var shape = new int[tt.Shape.Dim.Count];
+        var dimParams = new string?[shape.Length];
+        for (int i = 0; i < shape.Length; i++)
+        {
+            var dim = tt.Shape.Dim[i];
+            if (dim.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && dim.DimValue >= 0 && dim.DimValue <= int.MaxValue)
+            {
+                shape[i] = (int)dim.DimValue;
+            }
+            else
+            {
+                shape[i] = -1;
+                dimParams[i] = dim.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimParam && dim.DimParam.Length > 0
+                    ? dim.DimParam
+                    : "?";
+            }
+        }
+        return new GraphValue(info.Name, new TensorType((DataType)tt.ElemType, shape)) { DimParams = dimParams };
+    }
+
+    private static Node ReadNode(NodeProto proto, int index, HashSet<string> names)
+    {
+        string name = proto.Name;
+        if (string.IsNullOrEmpty(name) || !names.Add(name))
+        {
+            // Unnamed (or duplicate) nodes get a readable, unique name for messages.
+            name = string.Create(CultureInfo.InvariantCulture, $"{proto.OpType}_{index}");
+            while (!names.Add(name))
+                name += "_";
+        }
+        var node = new Node(name, proto.OpType, proto.Input, proto.Output, proto.Domain);
+        if (string.IsNullOrEmpty(proto.OpType))
+            throw new ModelException("node has no op_type") { Node = node };
+        foreach (var attr in proto.Attribute)
+            node.Set(ReadAttribute(attr, node));
+        return node;
+    }
+
+    private static NodeAttribute ReadAttribute(AttributeProto a, Node node)
+    {
+        var type = a.Type;
+        if (type == AttributeProto.Types.AttributeType.Undefined)
+        {
+            // Very old exporters left 'type' unset: infer it from the field that holds data.
+            type = a.Ints.Count > 0 ? AttributeProto.Types.AttributeType.Ints
+                : a.Floats.Count > 0 ? AttributeProto.Types.AttributeType.Floats
+                : a.Strings.Count > 0 ? AttributeProto.Types.AttributeType.Strings
+                : a.T is not null ? AttributeProto.Types.AttributeType.Tensor
+                : a.G is not null ? AttributeProto.Types.AttributeType.Graph
+                : !a.S.IsEmpty ? AttributeProto.Types.AttributeType.String
+                : a.F != 0 ? AttributeProto.Types.AttributeType.Float
+                : AttributeProto.Types.AttributeType.Int;
+        }
+        return type switch
+        {
+            AttributeProto.Types.AttributeType.Float => NodeAttribute.Float(a.Name, a.F),
+            AttributeProto.Types.AttributeType.Int => NodeAttribute.Int(a.Name, a.I),
+            AttributeProto.Types.AttributeType.String => NodeAttribute.String(a.Name, a.S.ToStringUtf8()),
+            AttributeProto.Types.AttributeType.Tensor => NodeAttribute.FromTensor(a.Name, WithNode(() => TensorProtos.ToTensor(a.T ?? throw new ModelException($"attribute '{a.Name}' has type tensor but holds none")), node)),
+            AttributeProto.Types.AttributeType.Floats => NodeAttribute.FloatList(a.Name, [.. a.Floats]),
+            AttributeProto.Types.AttributeType.Ints => NodeAttribute.IntList(a.Name, [.. a.Ints]),
+            AttributeProto.Types.AttributeType.Strings => NodeAttribute.StringList(a.Name, [.. a.Strings.Select(s => s.ToStringUtf8())]),
+            _ => throw new ModelException($"attribute '{a.Name}' has type {type.ToString().ToLowerInvariant()}, which AutoKernel does not support (subgraphs and sparse tensors are not)") { Node = node },
+        };
+    }
+
+    private static T WithNode<T>(Func<T> read, Node node)
+    {
+        try
+        {
+            return read();
+        }
+        catch (ModelException e) when (e.Node is null)
+        {
+            e.Node = node;
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Orders nodes so each comes after the producers of its inputs (ONNX requires this already;
+    /// the check catches broken files). An input that nothing defines is an error naming the node.
+    /// </summary>
+    private static List<Node> TopologicalOrder(ModelGraph g, List<Node> nodes)
+    {
+        var producer = new Dictionary<string, Node>(StringComparer.Ordinal);
+        foreach (var n in nodes)
+        {
+            foreach (string o in n.Outputs)
+            {
+                if (o.Length == 0)
+                    continue;
+                if (!producer.TryAdd(o, n) || g.Initializers.ContainsKey(o) || g.Inputs.Exists(i => i.Name == o))
+                    throw new ModelException($"value '{o}' is defined more than once") { Node = n, Opset = OpsetFor(g, n) };
+            }
+        }
+        foreach (var n in nodes)
+        {
+            foreach (string i in n.Inputs)
+            {
+                if (i.Length > 0 && !producer.ContainsKey(i) && !g.Initializers.ContainsKey(i) && !g.Inputs.Exists(v => v.Name == i))
+                    throw new ModelException($"input '{i}' is not a graph input, an initializer or any node's output (missing initializer?)") { Node = n, Opset = OpsetFor(g, n) };
+            }
+        }
+        foreach (var o in g.Outputs)
+        {
+            if (!producer.ContainsKey(o.Name) && !g.Initializers.ContainsKey(o.Name) && !g.Inputs.Exists(v => v.Name == o.Name))
+                throw new ModelException($"graph output '{o.Name}' is not produced by any node");
+        }
+
+        // Kahn's algorithm, stable with respect to the file's order.
+        var order = new List<Node>(nodes.Count);
+        var state = new Dictionary<Node, int>(ReferenceEqualityComparer.Instance); // 1 = visiting, 2 = done
+        foreach (var n in nodes)
+            Visit(n);
+        return order;
+
+        void Visit(Node start)
+        {
+            var stack = new Stack<(Node Node, int Next)>();
+            if (state.ContainsKey(start))
+                return;
+            stack.Push((start, 0));
+            state[start] = 1;
+            while (stack.Count > 0)
+            {
+                var (n, next) = stack.Pop();
+                if (next < n.Inputs.Count)
+                {
+                    stack.Push((n, next + 1));
+                    if (producer.TryGetValue(n.Inputs[next], out var p))
+                    {
+                        if (!state.TryGetValue(p, out int s))
+                        {
+                            state[p] = 1;
+                            stack.Push((p, 0));
+                        }
+                        else if (s == 1)
+                        {
+                            throw new ModelException("the graph has a cycle") { Node = p, Opset = OpsetFor(g, p) };
+                        }
+                    }
+                }
+                else
+                {
+                    state[n] = 2;
+                    order.Add(n);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using AutoKernel.Build.Graph;
+
+namespace AutoKernel.Build.Tasks;
+
+/// <summary>A distinct workload and the nodes that run it.</summary>
+public sealed record TuningTask(Workload Workload, IReadOnlyList<string> Nodes)
+{
+    public string Key => Workload.Key;
+
+    /// <summary>Operations for all nodes that share the workload, per model run.</summary>
+    public long TotalFlops => Workload.Flops * Nodes.Count;
+}
+
+/// <summary>Finds the distinct tunable workloads of an optimized graph, in order of first use.</summary>
+public static class TaskExtractor
+{
+    public static IReadOnlyList<TuningTask> Extract(ModelGraph graph)
+    {
+        var byKey = new Dictionary<string, (Workload Workload, List<string> Nodes)>(StringComparer.Ordinal);
+        var order = new List<string>();
+        foreach (var node in graph.Nodes)
+        {
+            var workload = WorkloadOf(graph, node);
+            if (workload is null)
+                continue;
+            if (!byKey.TryGetValue(workload.Key, out var entry))
+            {
+                entry = (workload, []);
+                byKey[workload.Key] = entry;
+                order.Add(workload.Key);
+            }
+            entry.Nodes.Add(node.Name);
+        }
+        return [.. order.Select(k => new TuningTask(byKey[k].Workload, byKey[k].Nodes))];
+    }
+
+    /// <summary>The workload a node runs, or null when the node is not tunable.</summary>
+    public static Workload? WorkloadOf(ModelGraph graph, Node node)
+    {
+        bool onnx = node.Domain.Length == 0;
+        bool fused = node.Domain == FusedOps.Domain;
+        if (!onnx && !fused)
+            return null;
+        string op = fused && node.OpType.StartsWith("Fused", StringComparison.Ordinal) ? node.OpType["Fused".Length..] : node.OpType;
+        var a = graph.TypeOf(node.Input(0));
+        var b = graph.TypeOf(node.Input(1));
+        if (a is null || b is null || a.ElementType != DataType.Float || b.ElementType != DataType.Float)
+            return null;
+        switch (op)
+        {
+            case "Conv" when a.Rank == 4:
+            {
+                var geo = ConvGeometry.Of(node, a.Shape, b.Shape);
+                return new Conv2dWorkload(
+                    a.Shape[0], a.Shape[1], a.Shape[2], a.Shape[3],
+                    b.Shape[0], geo.Kernel[0], geo.Kernel[1],
+                    geo.Strides[0], geo.Strides[1],
+                    geo.PadsBegin[0], geo.PadsBegin[1], geo.PadsEnd[0], geo.PadsEnd[1],
+                    geo.Dilations[0], geo.Dilations[1], geo.Groups);
+            }
+            case "Gemm" when graph.Initializers.ContainsKey(node.Input(1)):
+            {
+                bool transA = node.GetInt("transA", 0) != 0;
+                bool transB = node.GetInt("transB", 0) != 0;
+                int m = transA ? a.Shape[1] : a.Shape[0];
+                int k = transA ? a.Shape[0] : a.Shape[1];
+                int n = transB ? b.Shape[0] : b.Shape[1];
+                return new DenseWorkload(m, n, k);
+            }
+            case "MatMul" when a.Rank >= 2 && b.Rank == 2 && graph.Initializers.ContainsKey(node.Input(1)):
+            {
+                int m = (int)(a.ElementCount / a.Shape[^1]);
+                return new DenseWorkload(m, b.Shape[1], b.Shape[0]);
+            }
+            case "MatMul" when a.Rank >= 2 && b.Rank >= 2:
+            {
+                var output = graph.TypeOf(node.Outputs[0]);
+                if (output is null)
+                    return null;
+                int m = output.Shape[^2];
+                int n = output.Shape[^1];
+                int batch = (int)(output.ElementCount / ((long)m * n));
+                return new BatchMatMulWorkload(batch, m, n, a.Shape[^1]);
+            }
+            default:
+                return null;
+        }
+    }
+}
