@@ -117,7 +117,7 @@ public static class GraphResolver
                     graph.Initializers[node.Outputs[o]] = values[o];
                     graph.ValueTypes[node.Outputs[o]] = TensorType.Of(values[o]);
                 }
-                folded.Count(node.OpType);
+                folded.Tally(node.OpType);
                 continue;
             }
 

@@ -41,7 +41,7 @@ public static class BatchNormFolding
             graph.Nodes.Remove(bn);
             graph.ValueTypes.Remove(x);
             graph.RenameValue(x, bn.Outputs[0]);
-            folded.Count($"{producer.OpType}+BatchNormalization");
+            folded.Tally($"{producer.OpType}+BatchNormalization");
         }
         report.AddCounts(Name, "folded", folded);
     }

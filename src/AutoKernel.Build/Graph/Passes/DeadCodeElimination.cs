@@ -21,7 +21,7 @@ public static class DeadCodeElimination
             }
             else
             {
-                removed.Count(n.OpType);
+                removed.Tally(n.OpType);
                 foreach (string o in n.Outputs)
                     graph.ValueTypes.Remove(o);
             }

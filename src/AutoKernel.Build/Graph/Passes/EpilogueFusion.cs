@@ -19,7 +19,7 @@ public static class EpilogueFusion
                 continue;
             var pattern = Absorb(graph, root);
             if (pattern is not null)
-                fused.Count(pattern);
+                fused.Tally(pattern);
         }
         report.AddCounts(Name, "fused", fused);
     }

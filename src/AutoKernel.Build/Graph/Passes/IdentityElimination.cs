@@ -31,7 +31,7 @@ public static class IdentityElimination
                 graph.ReplaceUses(result, source);
                 graph.ValueTypes.Remove(result);
             }
-            removed.Count(node.OpType);
+            removed.Tally(node.OpType);
         }
         report.AddCounts(Name, "removed", removed);
     }

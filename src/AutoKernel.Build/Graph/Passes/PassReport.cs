@@ -34,5 +34,5 @@ public sealed class OpTally : Dictionary<string, int>
 {
     public OpTally() : base(StringComparer.Ordinal) { }
 
-    public void Count(string key) => this[key] = TryGetValue(key, out int n) ? n + 1 : 1;
+    public void Tally(string key) => this[key] = TryGetValue(key, out int n) ? n + 1 : 1;
 }

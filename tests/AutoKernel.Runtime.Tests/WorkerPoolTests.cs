@@ -1,0 +1,87 @@
+using AutoKernel.Runtime.Threading;
+
+namespace AutoKernel.Runtime.Tests;
+
+public sealed class WorkerPoolTests
+{
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 1)]
+    [InlineData(2, 2)]
+    [InlineData(4, 3)]
+    [InlineData(4, 1000)]
+    public void Every_iteration_runs_exactly_once(int threads, int count)
+    {
+        using var pool = new WorkerPool(threads);
+        for (int round = 0; round < 50; round++)
+        {
+            var hits = new int[count];
+            pool.For(count, hits, static (h, i) => Interlocked.Increment(ref h[i]));
+            Assert.All(hits, h => Assert.Equal(1, h));
+        }
+    }
+
+    [Fact]
+    public void Work_spreads_over_the_threads()
+    {
+        using var pool = new WorkerPool(3);
+        var threadIds = new System.Collections.Concurrent.ConcurrentDictionary<int, bool>();
+        pool.For(300, i =>
+        {
+            threadIds[Environment.CurrentManagedThreadId] = true;
+            Thread.SpinWait(20_000);
+        });
+        Assert.True(threadIds.Count >= 2, $"ran on {threadIds.Count} thread(s)");
+    }
+
+    [Fact]
+    public void The_first_exception_propagates_and_the_pool_keeps_working()
+    {
+        using var pool = new WorkerPool(2);
+        var e = Assert.Throws<InvalidOperationException>(() => pool.For(100, i =>
+        {
+            if (i == 37)
+                throw new InvalidOperationException("boom");
+        }));
+        Assert.Equal("boom", e.Message);
+        int sum = 0;
+        pool.For(10, i => Interlocked.Add(ref sum, i));
+        Assert.Equal(45, sum);
+    }
+
+    [Fact]
+    public void Nested_for_runs_inline_instead_of_deadlocking()
+    {
+        using var pool = new WorkerPool(2);
+        int total = 0;
+        pool.For(8, i => pool.For(8, j => Interlocked.Increment(ref total)));
+        Assert.Equal(64, total);
+    }
+
+    [Fact]
+    public void Workers_that_went_to_sleep_wake_for_the_next_job()
+    {
+        using var pool = new WorkerPool(2, spinIterations: 1);
+        Thread.Sleep(50); // long enough for the worker to block
+        var ids = new System.Collections.Concurrent.ConcurrentDictionary<int, bool>();
+        pool.For(200, i =>
+        {
+            ids[Environment.CurrentManagedThreadId] = true;
+            Thread.SpinWait(50_000);
+        });
+        Assert.Equal(2, ids.Count);
+    }
+
+    [Fact]
+    public void Concurrent_callers_are_serialized()
+    {
+        using var pool = new WorkerPool(2);
+        long sum = 0;
+        Parallel.For(0, 4, _ =>
+        {
+            for (int r = 0; r < 100; r++)
+                pool.For(50, i => Interlocked.Add(ref sum, i));
+        });
+        Assert.Equal(4L * 100 * (49 * 50 / 2), sum);
+    }
+}
