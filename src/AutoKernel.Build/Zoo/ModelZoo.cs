@@ -19,6 +19,11 @@ public static class ModelZoo
         ("mobilenet_v2", MobileNetV2.Create),
         ("vgg16", Vgg.Create16),
         ("squeezenet1_1", SqueezeNet.Create11),
+        ("mobilenet_v3_small", MobileNetV3.CreateSmall),
+        ("shufflenet_v2_x1_0", ShuffleNetV2.CreateX10),
+        ("alexnet", AlexNet.Create),
+        ("densenet121", DenseNet.Create121),
+        ("googlenet", GoogLeNet.Create),
     ];
 
     /// <summary>The names <see cref="Create"/> accepts.</summary>

@@ -75,16 +75,19 @@ internal sealed class NetBuilder
             .Ints("strides", strideH, strideW), name: module + "/Conv");
     }
 
-    /// <summary>BatchNormalization as exported in eval mode: gamma near 1, small beta and mean, var in [0.5, 1.5).</summary>
-    public string BatchNorm(string module, string x, int channels, float gammaScale = 1.0f)
+    /// <summary>
+    /// BatchNormalization as exported in eval mode (ONNX's momentum is 1 - PyTorch's): gamma near
+    /// 1, small beta and mean, var in [0.5, 1.5).
+    /// </summary>
+    public string BatchNorm(string module, string x, int channels, float gammaScale = 1.0f, float epsilon = 1e-5f, float momentum = 0.1f)
     {
         string gamma = Uniform(module + ".weight", 0.9f * gammaScale, 1.1f * gammaScale, channels);
         string beta = Uniform(module + ".bias", -0.1f, 0.1f, channels);
         string mean = Uniform(module + ".running_mean", -0.1f, 0.1f, channels);
         string var = Uniform(module + ".running_var", 0.5f, 1.5f, channels);
         return B.Node("BatchNormalization", [x, gamma, beta, mean, var], a => a
-            .Float("epsilon", 1e-5f)
-            .Float("momentum", 0.9f), name: module + "/BatchNormalization");
+            .Float("epsilon", epsilon)
+            .Float("momentum", 1 - momentum), name: module + "/BatchNormalization");
     }
 
     public string Relu(string module, string x) => B.Node("Relu", [x], name: module + "/Relu");
@@ -112,6 +115,36 @@ internal sealed class NetBuilder
             .Ints("pads", pad, pad, pad, pad)
             .Ints("strides", stride, stride), name: module + "/AveragePool");
 
+    public string Concat(string module, IReadOnlyList<string> inputs) =>
+        B.Node("Concat", inputs, a => a.Int("axis", 1), name: module + "/Concat");
+
+    public string Mul(string module, string a, string b) => B.Node("Mul", [a, b], name: module + "/Mul");
+
+    public string HardSwish(string module, string x) => B.Node("HardSwish", [x], name: module + "/HardSwish");
+
+    /// <summary>PyTorch's Hardsigmoid, relu6(x + 3) / 6, as ONNX HardSigmoid(alpha 1/6, beta 0.5).</summary>
+    public string HardSigmoid(string module, string x) =>
+        B.Node("HardSigmoid", [x], a => a.Float("alpha", 1.0f / 6).Float("beta", 0.5f), name: module + "/HardSigmoid");
+
+    /// <summary>
+    /// AdaptiveAvgPool2d((target, target)) on a square map of side <paramref name="size"/>: nothing
+    /// when the sizes agree, AveragePool when size is a multiple of target, Expand (replication)
+    /// when size is 1. Other sizes do not export to ONNX, so the caller must reject them first.
+    /// </summary>
+    public string AdaptiveAvgPool(string module, string x, int size, int target)
+    {
+        if (size == target)
+            return x;
+        if (size == 1)
+        {
+            string shape = B.Initializer(module + ".shape", Tensor.Vector(1, 1, target, target));
+            return B.Node("Expand", [x, shape], name: module + "/Expand");
+        }
+        if (size % target == 0)
+            return AveragePool(module, x, size / target, size / target);
+        throw new ArgumentException($"{module}: adaptive average pooling from {size}x{size} to {target}x{target} does not export to ONNX");
+    }
+
     public string Add(string module, string a, string b) => B.Node("Add", [a, b], name: module + "/Add");
 
     public string GlobalAveragePool(string module, string x) => B.Node("GlobalAveragePool", [x], name: module + "/GlobalAveragePool");
@@ -138,10 +171,10 @@ internal sealed class NetBuilder
 
     /// <summary>Conv without bias then BatchNorm, the Conv2dNormActivation pattern without its activation.</summary>
     public string ConvBn(string convModule, string bnModule, string x, int cin, int cout, int kernel,
-        int stride = 1, int pad = 0, int groups = 1, float? gain = null, float gammaScale = 1.0f)
+        int stride = 1, int pad = 0, int groups = 1, float? gain = null, float gammaScale = 1.0f, float epsilon = 1e-5f, float momentum = 0.1f)
     {
         string c = Conv(convModule, x, cin, cout, kernel, stride, pad, groups, gain: gain);
-        return BatchNorm(bnModule, c, cout, gammaScale);
+        return BatchNorm(bnModule, c, cout, gammaScale, epsilon, momentum);
     }
 
     public string Output(string name, int batch, int classes) =>

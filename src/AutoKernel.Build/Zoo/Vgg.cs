@@ -1,4 +1,3 @@
-using AutoKernel.Build.Graph;
 using AutoKernel.Build.Onnx.Proto;
 
 namespace AutoKernel.Build.Zoo;
@@ -36,16 +35,7 @@ internal static class Vgg
                 cin = v;
             }
         }
-        if (s == 1)
-        {
-            // Adaptive average pooling of a 1x1 map to 7x7 replicates each value.
-            string shape = n.B.Initializer("avgpool.shape", Tensor.Vector(1, 1, 7, 7));
-            x = n.B.Node("Expand", [x, shape], name: "avgpool/Expand");
-        }
-        else if (s != 7)
-        {
-            x = n.AveragePool("avgpool", x, s / 7, s / 7);
-        }
+        x = n.AdaptiveAvgPool("avgpool", x, s, 7);
         x = n.Flatten("flatten", x);
         x = n.Linear("classifier.0", x, 512 * 7 * 7, 4096, hidden: true);
         x = n.Relu("classifier.1", x);

@@ -15,12 +15,18 @@ public class ModelZooTests(ITestOutputHelper output)
         { "resnet50", 25_557_032 },
         { "mobilenet_v2", 3_504_872 },
         { "squeezenet1_1", 1_235_496 },
+        { "mobilenet_v3_small", 2_542_856 },
+        { "shufflenet_v2_x1_0", 2_278_604 },
+        { "alexnet", 61_100_840 },
+        { "densenet121", 7_978_856 },
+        { "googlenet", 6_624_904 },
     };
 
     [Fact]
     public void NamesListTheZoo()
     {
-        Assert.Equal(["resnet18", "resnet34", "resnet50", "mobilenet_v2", "vgg16", "squeezenet1_1"], ModelZoo.Names);
+        Assert.Equal(["resnet18", "resnet34", "resnet50", "mobilenet_v2", "vgg16", "squeezenet1_1",
+            "mobilenet_v3_small", "shufflenet_v2_x1_0", "alexnet", "densenet121", "googlenet"], ModelZoo.Names);
     }
 
     [Fact]
@@ -39,6 +45,10 @@ public class ModelZooTests(ITestOutputHelper output)
     [InlineData("vgg16", 64)]
     [InlineData("vgg16", 0)]
     [InlineData("squeezenet1_1", 16)]
+    [InlineData("alexnet", 100)]
+    [InlineData("alexnet", 32)]
+    [InlineData("mobilenet_v3_small", 48)]
+    [InlineData("shufflenet_v2_x1_0", 40)]
     public void InvalidImageSizeThrows(string name, int imageSize)
     {
         var e = Assert.Throws<ArgumentException>(() => ModelZoo.Create(name, imageSize: imageSize));
