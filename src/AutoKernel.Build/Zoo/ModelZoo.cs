@@ -7,7 +7,8 @@ namespace AutoKernel.Build.Zoo;
 /// op structure of torchvision's models as torch.onnx.export writes them in eval mode (opset 17,
 /// BatchNormalization kept as its own node, Dropout left out), with seeded synthetic weights
 /// scaled so that activations stay O(1). Input "input" is [batch, 3, S, S] float; output "output"
-/// is [batch, 1000].
+/// is [batch, 1000] logits, except for "dbnet_tiny", a small DBNet-style detector (not from
+/// torchvision) whose output is a probability map [batch, 1, S, S].
 /// </summary>
 public static class ModelZoo
 {
@@ -24,6 +25,7 @@ public static class ModelZoo
         ("alexnet", AlexNet.Create),
         ("densenet121", DenseNet.Create121),
         ("googlenet", GoogLeNet.Create),
+        ("dbnet_tiny", DbNet.CreateTiny),
     ];
 
     /// <summary>The names <see cref="Create"/> accepts.</summary>

@@ -42,7 +42,7 @@ internal static class ResNet
         return n.B.Build();
     }
 
-    private static string Basic(NetBuilder n, string p, string x, int inplanes, int planes, int stride)
+    internal static string Basic(NetBuilder n, string p, string x, int inplanes, int planes, int stride)
     {
         string o = n.ConvBn(p + ".conv1", p + ".bn1", x, inplanes, planes, 3, stride, 1);
         o = n.Relu(p + ".relu", o);

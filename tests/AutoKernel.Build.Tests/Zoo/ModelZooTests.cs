@@ -26,7 +26,7 @@ public class ModelZooTests(ITestOutputHelper output)
     public void NamesListTheZoo()
     {
         Assert.Equal(["resnet18", "resnet34", "resnet50", "mobilenet_v2", "vgg16", "squeezenet1_1",
-            "mobilenet_v3_small", "shufflenet_v2_x1_0", "alexnet", "densenet121", "googlenet"], ModelZoo.Names);
+            "mobilenet_v3_small", "shufflenet_v2_x1_0", "alexnet", "densenet121", "googlenet", "dbnet_tiny"], ModelZoo.Names);
     }
 
     [Fact]
@@ -49,6 +49,7 @@ public class ModelZooTests(ITestOutputHelper output)
     [InlineData("alexnet", 32)]
     [InlineData("mobilenet_v3_small", 48)]
     [InlineData("shufflenet_v2_x1_0", 40)]
+    [InlineData("dbnet_tiny", 48)]
     public void InvalidImageSizeThrows(string name, int imageSize)
     {
         var e = Assert.Throws<ArgumentException>(() => ModelZoo.Create(name, imageSize: imageSize));
@@ -87,6 +88,44 @@ public class ModelZooTests(ITestOutputHelper output)
         model = null;
         RunAndCheck("vgg16", bytes, 32);
         output.WriteLine($"vgg16: built in {built} ms, total {sw.ElapsedMilliseconds} ms");
+    }
+
+    [Fact]
+    public void DbNetTinyGivesAProbabilityMap()
+    {
+        var model = ModelZoo.Create("dbnet_tiny", batch: 1, imageSize: 64, seed: 3);
+        // Backbone 307,536 + FPN 52,224 + head 10,385, counted by hand from the layer shapes.
+        Assert.Equal(370_145, ModelZoo.CountParameters(model));
+        var ops = model.Graph.Node.Select(n => n.OpType).ToHashSet();
+        Assert.Superset(new HashSet<string> { "Resize", "Concat", "ConvTranspose", "Sigmoid", "Add", "BatchNormalization" }, ops);
+        var input = OrtRunner.SeededInput(3 * 64 * 64, 42);
+        float[] y = OrtRunner.Run(model.ToByteArray(), "input", input, [1, 3, 64, 64], out int[] shape);
+        Assert.Equal([1, 1, 64, 64], shape);
+        Assert.All(y, v => Assert.InRange(v, 0f, 1f));
+        Assert.True(y.Distinct().Count() > 100);
+        output.WriteLine($"dbnet_tiny: probability mean {y.Average():G4} min {y.Min():G4} max {y.Max():G4}");
+    }
+
+    [Fact]
+    public void ShuffleNetShufflesChannels()
+    {
+        var model = ModelZoo.Create("shufflenet_v2_x1_0", imageSize: 64);
+        Assert.Equal(13, model.Graph.Node.Count(n => n.OpType == "Split"));
+        Assert.Equal(16, model.Graph.Node.Count(n => n.OpType == "Transpose"));
+        Assert.Equal(32, model.Graph.Node.Count(n => n.OpType == "Reshape"));
+        Assert.Single(model.Graph.Node, n => n.OpType == "ReduceMean");
+    }
+
+    [Fact]
+    public void MobileNetV3SmallUsesHardActivationsAndSqueezeExcitation()
+    {
+        var model = ModelZoo.Create("mobilenet_v3_small", imageSize: 64);
+        Assert.Equal(9, model.Graph.Node.Count(n => n.OpType == "HardSigmoid"));
+        Assert.Equal(9, model.Graph.Node.Count(n => n.OpType == "Mul"));
+        Assert.Equal(10, model.Graph.Node.Count(n => n.OpType == "GlobalAveragePool"));
+        Assert.Equal(19, model.Graph.Node.Count(n => n.OpType == "HardSwish")); // stem, 8 blocks x 2, last conv, classifier
+        var bn = model.Graph.Node.First(n => n.OpType == "BatchNormalization");
+        Assert.Equal(0.001f, bn.Attribute.Single(a => a.Name == "epsilon").F);
     }
 
     [Fact]
