@@ -6,7 +6,14 @@ namespace AutoKernel.Build.Compare;
 /// <summary>Runs a model file in ONNX Runtime (CPU) on given inputs, for comparisons.</summary>
 public static class OrtRunner
 {
-    public static IReadOnlyDictionary<string, Tensor> Run(string modelPath, IReadOnlyDictionary<string, Tensor> inputs, int threads = 0)
+    public static IReadOnlyDictionary<string, Tensor> Run(string modelPath, IReadOnlyDictionary<string, Tensor> inputs, int threads = 0) =>
+        Run(options => new InferenceSession(modelPath, options), modelPath, inputs, threads);
+
+    /// <summary>Runs a serialized model held in memory.</summary>
+    public static IReadOnlyDictionary<string, Tensor> Run(byte[] model, IReadOnlyDictionary<string, Tensor> inputs, int threads = 0) =>
+        Run(options => new InferenceSession(model, options), "(in memory)", inputs, threads);
+
+    private static IReadOnlyDictionary<string, Tensor> Run(Func<SessionOptions, InferenceSession> open, string modelPath, IReadOnlyDictionary<string, Tensor> inputs, int threads)
     {
         using var options = new SessionOptions();
         if (threads > 0)
@@ -15,7 +22,7 @@ public static class OrtRunner
         InferenceSession session;
         try
         {
-            session = new InferenceSession(modelPath, options);
+            session = open(options);
         }
         catch (OnnxRuntimeException e)
         {
