@@ -215,8 +215,8 @@ public static partial class ShapeInference
             c.Flag("count_include_pad", false);
         for (int i = 0; i < spatial; i++)
         {
-            if (win.AutoPad == "NOTSET" && (win.Pads[i] >= (long)win.Dilations[i] * (kernel[i] - 1) + 1
-                || win.Pads[i + spatial] >= (long)win.Dilations[i] * (kernel[i] - 1) + 1))
+            // ONNX Runtime rejects a pad as large as the kernel: such a window would see only padding.
+            if (win.AutoPad == "NOTSET" && (win.Pads[i] >= kernel[i] || win.Pads[i + spatial] >= kernel[i]))
                 throw c.Fail($"{c.Op} pads {Fmt(win.Pads)} must be smaller than the kernel {Fmt(kernel)}");
         }
         var shape = new int[x.Rank];
