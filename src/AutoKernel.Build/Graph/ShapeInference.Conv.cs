@@ -176,10 +176,18 @@ public static partial class ShapeInference
                 output = outputShape[outputShape.Length - spatial + i];
                 if (output < 1)
                     throw c.Fail($"{c.Op} output_shape {Fmt(outputShape)} must be positive");
+                // As ONNX Runtime: padding is clamped at 0, and the output may then exceed the full
+                // output by less than one stride; anything larger does not match this input size.
+                long full = s * (input - 1) + outputPadding[i] + extent;
+                if (output - full >= s)
+                    throw c.Fail($"{c.Op} output_shape {Fmt(outputShape)} is inconsistent with input size {input} on spatial axis {i} (at most {full + s - 1})");
             }
             else if (win.AutoPad is "SAME_UPPER" or "SAME_LOWER")
             {
-                output = input * s;
+                // ONNX: input * stride. ONNX Runtime clamps the total padding at 0, so when the full
+                // output is smaller than that (kernel < stride) it keeps the full output instead.
+                long full = s * (input - 1) + outputPadding[i] + extent;
+                output = Math.Min(input * s, full);
             }
             else
             {

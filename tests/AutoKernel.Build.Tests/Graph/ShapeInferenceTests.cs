@@ -170,6 +170,9 @@ public class ShapeInferenceTests
             Is("strides", 2, 3), S("auto_pad", "SAME_UPPER")));
         Assert.Equal([1, 3, 9, 9], Shape("ConvTranspose", 13, [new[] { 1, 8, 4, 4 }, new[] { 8, 3, 3, 3 }],
             Is("strides", 2, 2), S("auto_pad", "VALID")));
+        // SAME with kernel < stride: ONNX Runtime keeps the full output 3*(4-1)+1 = 10 rather than 4*3.
+        Assert.Equal([1, 3, 10], Shape("ConvTranspose", 13, [new[] { 1, 8, 4 }, new[] { 8, 3, 1 }],
+            Is("strides", 3), S("auto_pad", "SAME_LOWER")));
     }
 
     [Fact]
@@ -179,6 +182,9 @@ public class ShapeInferenceTests
         Assert.Contains("ConvTranspose input has 6 channels but weight expects 8", e.Message);
         e = Fails("ConvTranspose", 13, [new[] { 1, 8, 4, 4 }, new[] { 8, 3, 3, 3 }], Is("output_shape", 9));
         Assert.Contains("output_shape", e.Message);
+        // full output 2*3+3 = 9; one stride beyond does not fit a 4-wide input
+        e = Fails("ConvTranspose", 13, [new[] { 1, 8, 4, 4 }, new[] { 8, 3, 3, 3 }], Is("strides", 2, 2), Is("output_shape", 11, 9));
+        Assert.Contains("inconsistent with input size 4", e.Message);
         e = Fails("ConvTranspose", 13, [new[] { 1, 8, 1, 1 }, new[] { 8, 3, 1, 1 }], Is("pads", 1, 1, 1, 1));
         Assert.Contains("pads too large", e.Message);
     }
