@@ -259,8 +259,8 @@ internal static class Convolution
         int o = Window.Axes - r;
         for (int i = 0; i < r; i++)
         {
-            if (strides[i] < 1 || dilations[i] < 1 || outputPadding[i] < 0 || pads[i] < 0 || pads[i + r] < 0)
-                throw c.Fail("ConvTranspose strides and dilations must be positive, pads and output_padding non-negative");
+            if (kernel[i] < 1 || strides[i] < 1 || dilations[i] < 1 || outputPadding[i] < 0 || pads[i] < 0 || pads[i + r] < 0)
+                throw c.Fail("ConvTranspose kernel, strides and dilations must be positive, pads and output_padding non-negative");
             long inSize = x.Shape[2 + i];
             long full = strides[i] * (inSize - 1) + outputPadding[i] + (kernel[i] - 1) * dilations[i] + 1;
             long begin, end;

@@ -161,18 +161,10 @@ internal static class Elementwise
             throw c.Fail($"{c.Op} needs at least one input");
         var acc = c.Input(0, TensorOps.Numeric);
         if (c.InputCount == 1)
-            return TensorOps.Take(acc, acc.Shape, Identity(acc.Length));
+            return TensorOps.Copy(acc);
         for (int i = 1; i < c.InputCount; i++)
             acc = Arithmetic<TOp>(c, acc, c.Input(i));
         return acc;
-    }
-
-    private static int[] Identity(int n)
-    {
-        var m = new int[n];
-        for (int i = 0; i < n; i++)
-            m[i] = i;
-        return m;
     }
 
     public static Tensor[] Pow(OpContext c)

@@ -35,7 +35,7 @@ internal static class Reduction
         if (axes is null || axes.Length == 0)
         {
             if (noopWithEmptyAxes)
-                return TensorOps.Take(x, x.Shape, Identity(x.Length));
+                return TensorOps.Copy(x);
             Array.Fill(reduced, true);
         }
         else
@@ -134,11 +134,4 @@ internal static class Reduction
         return map;
     }
 
-    private static int[] Identity(int n)
-    {
-        var m = new int[n];
-        for (int i = 0; i < n; i++)
-            m[i] = i;
-        return m;
-    }
 }

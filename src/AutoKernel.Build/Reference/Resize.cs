@@ -33,7 +33,7 @@ internal static class Resize
         }
         else
         {
-            axes = Iota(rank);
+            axes = TensorOps.Iota(rank);
         }
 
         Tensor? scalesT, sizesT;
@@ -139,14 +139,6 @@ internal static class Resize
         return [Apply(c, x, outShape, scales, mode, "asymmetric", "legacy")];
     }
 
-    private static int[] Iota(int n)
-    {
-        var r = new int[n];
-        for (int i = 0; i < n; i++)
-            r[i] = i;
-        return r;
-    }
-
     private static Tensor Apply(OpContext c, Tensor x, int[] outShape, double[] scales, string mode, string coordMode, string nearestMode)
     {
         if (coordMode is not ("half_pixel" or "pytorch_half_pixel" or "align_corners" or "asymmetric" or "tf_half_pixel_for_nn" or "half_pixel_symmetric"))
@@ -169,7 +161,7 @@ internal static class Resize
                 ? NearestAxis(current, axis, coords, nearestMode, scales[axis] < 1)
                 : LinearAxis(current, axis, coords);
         }
-        return ReferenceEquals(current, x) ? TensorOps.Take(x, x.Shape, Iota(x.Length)) : current;
+        return ReferenceEquals(current, x) ? TensorOps.Copy(x) : current;
     }
 
     /// <summary>The input coordinate that output coordinate <paramref name="o"/> samples.</summary>

@@ -107,22 +107,7 @@ internal static class Shapes
         var shape = new int[rank];
         for (int i = 0; i < rank; i++)
             shape[i] = x.Shape[perm[i]];
-        return [TensorOps.Take(x, shape, TensorOps.StridedMap(x.Shape, shape, perm, new int[rank], Ones(rank)))];
-    }
-
-    private static int[] Ones(int n)
-    {
-        var r = new int[n];
-        Array.Fill(r, 1);
-        return r;
-    }
-
-    private static int[] Iota(int n)
-    {
-        var r = new int[n];
-        for (int i = 0; i < n; i++)
-            r[i] = i;
-        return r;
+        return [TensorOps.Take(x, shape, TensorOps.StridedMap(x.Shape, shape, perm, new int[rank], TensorOps.Ones(rank)))];
     }
 
     public static Tensor[] Concat(OpContext c)
@@ -132,7 +117,9 @@ internal static class Shapes
         var first = c.Input(0);
         if (first.Rank == 0)
             throw c.Fail("Concat does not accept scalars");
-        int axis = c.Axis(c.Int("axis", long.MinValue) is long a && a != long.MinValue ? a : throw c.Fail("Concat needs an axis"), first.Rank);
+        if (!c.Node.Has("axis"))
+            throw c.Fail("Concat needs an axis");
+        int axis = c.Axis(c.Int("axis", 0), first.Rank);
         var shape = (int[])first.Shape.Clone();
         shape[axis] = 0;
         for (int i = 0; i < c.InputCount; i++)
@@ -222,7 +209,7 @@ internal static class Shapes
             shape[axis] = (int)sizes[i];
             var starts = new int[rank];
             starts[axis] = start;
-            result[i] = TensorOps.Take(x, shape, TensorOps.StridedMap(x.Shape, shape, Iota(rank), starts, Ones(rank)));
+            result[i] = TensorOps.Take(x, shape, TensorOps.StridedMap(x.Shape, shape, TensorOps.Iota(rank), starts, TensorOps.Ones(rank)));
             start += (int)sizes[i];
         }
         return result;
@@ -252,7 +239,7 @@ internal static class Shapes
             throw c.Fail("Slice starts, ends, axes and steps differ in length");
         var shape = (int[])x.Shape.Clone();
         var first = new int[rank];
-        var step = Ones(rank);
+        var step = TensorOps.Ones(rank);
         var seen = new bool[rank];
         for (int i = 0; i < n; i++)
         {
@@ -287,9 +274,10 @@ internal static class Shapes
             long count = st > 0 ? (e - b + st - 1) / st : (b - e + (-st) - 1) / (-st);
             shape[axis] = (int)Math.Max(0, count);
             first[axis] = (int)Math.Max(0, b);
-            step[axis] = c.Dim(Math.Abs(st), "step") * (st > 0 ? 1 : -1);
+            // Only |step| < dim matters for the index map (beyond that at most one element is taken).
+            step[axis] = (int)Math.Min(Math.Abs(Math.Max(st, -long.MaxValue)), dim) * (st > 0 ? 1 : -1);
         }
-        return [TensorOps.Take(x, shape, TensorOps.StridedMap(x.Shape, shape, Iota(rank), first, step))];
+        return [TensorOps.Take(x, shape, TensorOps.StridedMap(x.Shape, shape, TensorOps.Iota(rank), first, step))];
     }
 
     public static Tensor[] Pad(OpContext c)
@@ -320,7 +308,7 @@ internal static class Shapes
         int[] padAxes;
         if (axes is null)
         {
-            padAxes = Iota(rank);
+            padAxes = TensorOps.Iota(rank);
         }
         else
         {
@@ -535,7 +523,7 @@ internal static class Shapes
             target[i] = c.Dim(dims[i], "dimension");
         var shape = ShapeMath.Broadcast(x.Shape, target)
             ?? throw c.Fail($"Expand cannot broadcast {ShapeMath.Format(x.Shape)} to {ShapeMath.Format(target)}");
-        return [TensorOps.Take(x, shape, TensorOps.BroadcastMap(x.Shape, shape) ?? Iota(x.Length))];
+        return [TensorOps.Take(x, shape, TensorOps.BroadcastMap(x.Shape, shape) ?? TensorOps.Iota(x.Length))];
     }
 
     public static Tensor[] Tile(OpContext c)
@@ -635,6 +623,6 @@ internal static class Shapes
         var permuted = new int[view.Length];
         for (int i = 0; i < view.Length; i++)
             permuted[i] = view[perm[i]];
-        return TensorOps.Take(x, shape, TensorOps.StridedMap(view, permuted, perm, new int[view.Length], Ones(view.Length)));
+        return TensorOps.Take(x, shape, TensorOps.StridedMap(view, permuted, perm, new int[view.Length], TensorOps.Ones(view.Length)));
     }
 }

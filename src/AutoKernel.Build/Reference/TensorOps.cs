@@ -128,6 +128,26 @@ internal static class TensorOps
         return map;
     }
 
+    /// <summary>[0, 1, ..., n-1]: the identity index map, or the axes of a rank-n tensor.</summary>
+    public static int[] Iota(int n)
+    {
+        var r = new int[n];
+        for (int i = 0; i < n; i++)
+            r[i] = i;
+        return r;
+    }
+
+    /// <summary>n ones: unit steps.</summary>
+    public static int[] Ones(int n)
+    {
+        var r = new int[n];
+        Array.Fill(r, 1);
+        return r;
+    }
+
+    /// <summary>A copy of <paramref name="t"/> with its own storage.</summary>
+    public static Tensor Copy(Tensor t) => Take(t, t.Shape, Iota(t.Length));
+
     /// <summary>Product of <paramref name="shape"/>[from..to).</summary>
     public static int Product(int[] shape, int from, int to)
     {

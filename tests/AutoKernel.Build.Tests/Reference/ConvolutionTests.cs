@@ -189,6 +189,19 @@ public class ConvolutionTests
         Close(DirectConvTranspose(x, [1, 1, 3, 3], wt, [1, 1, 3, 3], 1, 2, 1, 1, 6, 6), y, 1e-4f);
     }
 
+    [Theory]
+    // stride 2, k 3, in 3: full output 7, target 6, total padding 1.
+    [InlineData("SAME_UPPER", 0)]
+    [InlineData("SAME_LOWER", 1)]
+    public void ConvTransposeAutoPad(string autoPad, int padBegin)
+    {
+        var x = Random(9, 21);
+        var wt = Random(9, 22);
+        var y = Run("ConvTranspose", [F([1, 1, 3, 3], x), F([1, 1, 3, 3], wt)], Ints("strides", 2, 2), Str("auto_pad", autoPad));
+        Shape([1, 1, 6, 6], y);
+        Close(DirectConvTranspose(x, [1, 1, 3, 3], wt, [1, 1, 3, 3], 1, 2, 1, padBegin, 6, 6), y, 1e-4f);
+    }
+
     [Fact]
     public void GemmWithTransposesAndBroadcastC()
     {

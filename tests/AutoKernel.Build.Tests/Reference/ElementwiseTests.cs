@@ -67,6 +67,13 @@ public class ElementwiseTests
         Assert.Equal([false, false, true], Run("Greater", [F([3], 1, 2, 3), F([1], 2.5f)]).Bools);
         Assert.Equal([false, true], Run("Equal", [L([2], 1, 2), L([2], 2, 2)]).Bools);
         Assert.Equal([true, false], Run("LessOrEqual", [L([2], 2, 3), L([2], 2, 2)]).Bools);
+        var p = new Tensor(DataType.Bool, [4], new[] { false, false, true, true });
+        var q = new Tensor(DataType.Bool, [4], new[] { false, true, false, true });
+        Assert.Equal([false, false, false, true], Run("And", [p, q]).Bools);
+        Assert.Equal([false, true, true, true], Run("Or", [p, q]).Bools);
+        Assert.Equal([false, true, true, false], Run("Xor", [p, q]).Bools);
+        Assert.Equal([true, false], Run("GreaterOrEqual", [new Tensor(DataType.Int32, [2], new[] { 2, 1 }), new Tensor(DataType.Int32, [1], new[] { 2 })]).Bools);
+        Assert.Equal([true, false], Run("Equal", [new Tensor(DataType.Double, [2], new[] { 0.5, 1 }), new Tensor(DataType.Double, [], new[] { 0.5 })]).Bools);
         Assert.Equal([true, false], Run("Not", [new Tensor(DataType.Bool, [2], new[] { false, true })]).Bools);
     }
 
