@@ -295,6 +295,8 @@ internal static class Elementwise
         (float alpha, float beta) = Activations.DefaultParameters(c.Node);
         if (kind == "Clip")
         {
+            c.Replaced("min", 11);
+            c.Replaced("max", 11);
             if (c.Opset >= 11)
             {
                 var min = c.Optional(1);

@@ -86,6 +86,13 @@ internal sealed class OpContext(Node node, int opset, Tensor?[] inputs)
         return t.GetDouble(0);
     }
 
+    /// <summary>Rejects an attribute that became an input in <paramref name="sinceOpset"/>.</summary>
+    public void Replaced(string attribute, int sinceOpset)
+    {
+        if (Opset >= sinceOpset && Node.Has(attribute))
+            throw Fail(string.Create(CultureInfo.InvariantCulture, $"{Op} attribute '{attribute}' is an input from opset {sinceOpset} on"));
+    }
+
     public long Int(string name, long defaultValue) => Node.GetInt(name, defaultValue);
 
     public float FloatAttr(string name, float defaultValue) => Node.GetFloat(name, defaultValue);

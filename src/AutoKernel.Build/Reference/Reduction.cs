@@ -18,7 +18,9 @@ internal static class Reduction
         var x = c.Input(0, TensorOps.Numeric);
         int rank = x.Rank;
         // Axes moved from attribute to input in opset 13 for ReduceSum and 18 for the others.
-        bool axesInput = c.Opset >= (kind == Kind.Sum ? 13 : 18);
+        int inputSince = kind == Kind.Sum ? 13 : 18;
+        c.Replaced("axes", inputSince);
+        bool axesInput = c.Opset >= inputSince;
         long[]? axes;
         if (axesInput)
         {

@@ -80,21 +80,21 @@ internal static class Resize
                 {
                     int a = axes[i];
                     outShape[a] = c.Dim(sizes[i], "output size");
-                    scales[a] = x.Shape[a] == 0 ? 1 : (double)(float)outShape[a] / x.Shape[a];
+                    scales[a] = x.Shape[a] == 0 ? 1 : (float)outShape[a] / (float)x.Shape[a];
                 }
             }
             else if (policy is "not_larger" or "not_smaller")
             {
-                double scale = policy == "not_larger" ? double.PositiveInfinity : double.NegativeInfinity;
+                float scale = policy == "not_larger" ? float.PositiveInfinity : float.NegativeInfinity;
                 for (int i = 0; i < axes.Length; i++)
                 {
-                    double s = (double)sizes[i] / x.Shape[axes[i]];
+                    float s = (float)sizes[i] / x.Shape[axes[i]];
                     scale = policy == "not_larger" ? Math.Min(scale, s) : Math.Max(scale, s);
                 }
                 foreach (int a in axes)
                 {
                     scales[a] = scale;
-                    outShape[a] = c.Dim((long)Math.Floor(scale * x.Shape[a] + 0.5), "output size");
+                    outShape[a] = c.Dim((long)MathF.Floor(scale * x.Shape[a] + 0.5f), "output size");
                 }
             }
             else
@@ -118,6 +118,7 @@ internal static class Resize
         if (mode is not ("nearest" or "linear"))
             throw c.Fail($"Upsample mode '{mode}' is not supported");
         double[] scales;
+        c.Replaced("scales", 9);
         if (c.Opset >= 9)
         {
             var t = c.Input(1, DataType.Float);
@@ -154,9 +155,9 @@ internal static class Resize
                 continue;
             if (x.Shape[axis] == 0)
                 throw c.Fail("Resize cannot resize an empty axis");
-            var coords = new double[outShape[axis]];
+            var coords = new float[outShape[axis]];
             for (int o = 0; o < coords.Length; o++)
-                coords[o] = Coordinate(coordMode, o, scales[axis], x.Shape[axis], outShape[axis]);
+                coords[o] = Coordinate(coordMode, o, (float)scales[axis], x.Shape[axis], outShape[axis]);
             current = mode == "nearest"
                 ? NearestAxis(current, axis, coords, nearestMode, scales[axis] < 1)
                 : LinearAxis(current, axis, coords);
@@ -164,30 +165,38 @@ internal static class Resize
         return ReferenceEquals(current, x) ? TensorOps.Copy(x) : current;
     }
 
-    /// <summary>The input coordinate that output coordinate <paramref name="o"/> samples.</summary>
-    public static double Coordinate(string mode, int o, double scale, int inSize, int outSize) => mode switch
+    /// <summary>
+    /// The input coordinate that output coordinate <paramref name="o"/> samples. Computed in single
+    /// precision with the float scale, as ONNX Runtime does: exact ties such as 8.5 / 1.7 - 0.5 = 4.5
+    /// then round the way the formula intends (in double, 1.7f is not 1.7 and the tie is lost).
+    /// </summary>
+    public static float Coordinate(string mode, int o, float scale, int inSize, int outSize)
     {
-        "half_pixel" => (o + 0.5) / scale - 0.5,
-        "pytorch_half_pixel" => outSize > 1 ? (o + 0.5) / scale - 0.5 : 0,
-        "align_corners" => outSize == 1 ? 0 : o * (inSize - 1.0) / (outSize - 1.0),
-        "asymmetric" => o / scale,
-        "tf_half_pixel_for_nn" => (o + 0.5) / scale,
-        "half_pixel_symmetric" => inSize / 2.0 * (1 - outSize / (scale * inSize)) + (o + 0.5) / scale - 0.5,
-        _ => throw new InvalidOperationException("unknown coordinate mode " + mode),
-    };
+        float x = o, length = outSize, original = inSize;
+        return mode switch
+        {
+            "half_pixel" => (x + 0.5f) / scale - 0.5f,
+            "pytorch_half_pixel" => length > 1 ? (x + 0.5f) / scale - 0.5f : 0f,
+            "align_corners" => length == 1 ? 0f : x * (original - 1) / (length - 1),
+            "asymmetric" => x / scale,
+            "tf_half_pixel_for_nn" => (x + 0.5f) / scale,
+            "half_pixel_symmetric" => original / 2 * (1 - length / (scale * original)) + (x + 0.5f) / scale - 0.5f,
+            _ => throw new InvalidOperationException("unknown coordinate mode " + mode),
+        };
+    }
 
-    private static int Nearest(string mode, double x, bool downsampling) => mode switch
+    private static int Nearest(string mode, float x, bool downsampling) => mode switch
     {
-        "round_prefer_floor" => x == Math.Floor(x) + 0.5 ? (int)Math.Floor(x) : (int)Math.Round(x, MidpointRounding.AwayFromZero),
-        "round_prefer_ceil" => (int)Math.Floor(x + 0.5),
-        "floor" => (int)Math.Floor(x),
-        "ceil" => (int)Math.Ceiling(x),
+        "round_prefer_floor" => x == MathF.Floor(x) + 0.5f ? (int)MathF.Floor(x) : (int)MathF.Round(x, MidpointRounding.AwayFromZero),
+        "round_prefer_ceil" => (int)MathF.Round(x, MidpointRounding.AwayFromZero),
+        "floor" => (int)MathF.Floor(x),
+        "ceil" => (int)MathF.Ceiling(x),
         // Resize-10 and Upsample as ONNX Runtime runs them: truncate when upsampling, ceil when downsampling.
-        "legacy" => downsampling ? (int)Math.Ceiling(x) : (int)x,
+        "legacy" => downsampling ? (int)MathF.Ceiling(x) : (int)x,
         _ => throw new InvalidOperationException("unknown nearest mode " + mode),
     };
 
-    private static Tensor NearestAxis(Tensor x, int axis, double[] coords, string mode, bool downsampling)
+    private static Tensor NearestAxis(Tensor x, int axis, float[] coords, string mode, bool downsampling)
     {
         int inSize = x.Shape[axis], outSize = coords.Length;
         int outer = TensorOps.Product(x.Shape, 0, axis), inner = TensorOps.Product(x.Shape, axis + 1, x.Rank);
@@ -205,7 +214,7 @@ internal static class Resize
         return TensorOps.Take(x, shape, map);
     }
 
-    private static Tensor LinearAxis(Tensor x, int axis, double[] coords)
+    private static Tensor LinearAxis(Tensor x, int axis, float[] coords)
     {
         int inSize = x.Shape[axis], outSize = coords.Length;
         int outer = TensorOps.Product(x.Shape, 0, axis), inner = TensorOps.Product(x.Shape, axis + 1, x.Rank);
@@ -215,7 +224,7 @@ internal static class Resize
         var y = new float[outer * outSize * inner];
         for (int o = 0; o < outSize; o++)
         {
-            double pos = Math.Clamp(coords[o], 0, inSize - 1);
+            double pos = Math.Clamp((double)coords[o], 0, inSize - 1);
             int i0 = (int)Math.Floor(pos), i1 = Math.Min(i0 + 1, inSize - 1);
             double w1 = pos - i0, w0 = 1 - w1;
             for (int a = 0; a < outer; a++)

@@ -158,6 +158,7 @@ internal static class Shapes
         int axis = c.Axis(c.Int("axis", 0), x.Rank);
         int dim = x.Shape[axis];
         int outputs = c.Node.Outputs.Count;
+        c.Replaced("split", 13);
         long[]? split = c.Opset >= 13 ? (c.Optional(1) is Tensor s ? c.Int64s(s, "split") : null) : c.Ints("split");
         long[] sizes;
         if (split is not null && split.Length > 0)
@@ -229,6 +230,9 @@ internal static class Shapes
         }
         else
         {
+            c.Replaced("starts", 10);
+            c.Replaced("ends", 10);
+            c.Replaced("axes", 10);
             starts = c.Int64s(c.Input(1), "starts");
             ends = c.Int64s(c.Input(2), "ends");
             axes = c.Optional(3) is Tensor a ? c.Int64s(a, "axes") : null;
@@ -295,6 +299,8 @@ internal static class Shapes
         }
         else
         {
+            c.Replaced("pads", 11);
+            c.Replaced("value", 11);
             pads = c.Int64s(c.Input(1), "pads");
             if (c.Optional(2) is Tensor v && v.Length > 0)
             {
@@ -388,6 +394,7 @@ internal static class Shapes
     public static Tensor[] Squeeze(OpContext c)
     {
         var x = c.Input(0);
+        c.Replaced("axes", 13);
         long[]? axes = c.Opset >= 13 ? (c.Optional(1) is Tensor t ? c.Int64s(t, "axes") : null) : c.Ints("axes");
         var drop = new bool[x.Rank];
         if (axes is null || axes.Length == 0)
@@ -417,6 +424,7 @@ internal static class Shapes
     public static Tensor[] Unsqueeze(OpContext c)
     {
         var x = c.Input(0);
+        c.Replaced("axes", 13);
         long[] axes = (c.Opset >= 13 ? c.Int64s(c.Input(1), "axes") : c.Ints("axes")) ?? throw c.Fail("Unsqueeze needs axes");
         int rank = x.Rank + axes.Length;
         var inserted = new bool[rank];
