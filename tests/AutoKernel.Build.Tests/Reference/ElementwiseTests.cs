@@ -115,6 +115,7 @@ public class ElementwiseTests
     public void ActivationsFollowOnnxDefaults()
     {
         Close([0, 2], Run("Relu", [F([2], -1, 2)]));
+        Assert.Equal([0L, 0, 5], Run("Relu", 14, [L([3], -5, 0, 5)]).Int64s);
         Close([-0.01f, 2], Run("LeakyRelu", [F([2], -1, 2)]));
         Close([-0.5f, 2], Run("LeakyRelu", [F([2], -1, 2)], Float("alpha", 0.5f)));
         Close([0.3f, 0.5f, 0.9f], Run("HardSigmoid", [F([3], -1, 0, 2)]));

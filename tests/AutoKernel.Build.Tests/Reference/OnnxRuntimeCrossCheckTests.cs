@@ -112,6 +112,8 @@ public class OnnxRuntimeCrossCheckTests
             case Microsoft.ML.OnnxRuntime.Tensors.Tensor<long> l: return new Tensor(DataType.Int64, Dims(l.Dimensions), l.ToArray());
             case Microsoft.ML.OnnxRuntime.Tensors.Tensor<int> i: return new Tensor(DataType.Int32, Dims(i.Dimensions), i.ToArray());
             case Microsoft.ML.OnnxRuntime.Tensors.Tensor<bool> b: return new Tensor(DataType.Bool, Dims(b.Dimensions), b.ToArray());
+            case Microsoft.ML.OnnxRuntime.Tensors.Tensor<byte> u: return new Tensor(DataType.UInt8, Dims(u.Dimensions), u.ToArray());
+            case Microsoft.ML.OnnxRuntime.Tensors.Tensor<sbyte> i8: return new Tensor(DataType.Int8, Dims(i8.Dimensions), i8.ToArray());
             default: throw new NotSupportedException(v.Value?.GetType().Name);
         }
     }
@@ -306,5 +308,58 @@ public class OnnxRuntimeCrossCheckTests
         Check("MatMul", 13, [R([2, 1, 3, 5], 52), R([3, 5, 2], 53)]);
         Check("MatMul", 13, [R([5], 54), R([2, 5, 3], 55)]);
         Check("MatMul", 13, [R([2, 4, 5], 56), R([5], 57)]);
+    }
+
+    [Fact]
+    public void MoreConvolutions()
+    {
+        Check("ConvTranspose", 13, [R([1, 2, 5], 60), R([2, 3, 4], 61), R([3], 62)], Ints("strides", 3), Ints("pads", 1, 2), Ints("dilations", 2));
+        Check("ConvTranspose", 13, [R([1, 2, 3, 2, 3], 63), R([2, 2, 2, 3, 2], 64)], Ints("strides", 2, 1, 2), Ints("output_padding", 1, 0, 1));
+        Check("ConvTranspose", 13, [R([1, 2, 3, 3], 65), R([2, 2, 3, 3], 66)], Ints("strides", 2, 2), Str("auto_pad", "SAME_UPPER"));
+        Check("ConvTranspose", 13, [R([1, 2, 3, 3], 65), R([2, 2, 3, 3], 66)], Ints("strides", 2, 2), Str("auto_pad", "SAME_LOWER"));
+        Check("ConvTranspose", 13, [R([1, 2, 4, 4], 67), R([2, 2, 2, 2], 68)], Ints("strides", 2, 2), Str("auto_pad", "VALID"));
+        Check("Conv", 13, [R([1, 3, 7, 7], 69), R([3, 1, 3, 3], 70), R([3], 71)], Int("group", 3), Ints("strides", 2, 3), Str("auto_pad", "SAME_UPPER"));
+        Check("Conv", 13, [R([2, 2, 4, 5, 6], 72), R([4, 1, 3, 3, 3], 73)], Int("group", 2), Ints("strides", 2, 2, 2), Str("auto_pad", "SAME_LOWER"));
+        Check("AveragePool", 19, [R([1, 2, 9, 9], 74)], Ints("kernel_shape", 3, 2), Ints("dilations", 2, 3), Ints("pads", 1, 1, 1, 1), Int("count_include_pad", 1));
+        Check("MaxPool", 13, [R([1, 2, 10], 75)], Ints("kernel_shape", 4), Ints("strides", 3), Ints("pads", 2, 1), Int("ceil_mode", 1));
+        Check("GlobalMaxPool", 13, [R([2, 3, 2, 3, 2], 76)]);
+        Check("GlobalAveragePool", 13, [R([2, 3, 7], 77)]);
+    }
+
+    [Fact]
+    public void MoreShapesAndTypes()
+    {
+        var x = R([2, 1, 3, 1], 78);
+        Check("Squeeze", 13, [x, Vec(1, -1)]);
+        Check("Squeeze", 11, [x]);
+        Check("Unsqueeze", 13, [R([3], 79), Vec(0, 2)]);
+        Check("Unsqueeze", 11, [R([3], 79)], Ints("axes", -1));
+        Check("Concat", 13, [R([2, 3], 80), R([2, 1], 81), R([2, 2], 82)], Int("axis", -1));
+        Check("Concat", 13, [L([1], 1), L([2], 2, 3)], Int("axis", 0));
+        Check("Shape", 15, [x], Int("start", -3));
+        Check("Shape", 15, [x], Int("end", 2));
+        Check("Size", 13, [x]);
+        Check("Gather", 13, [L([4], 10, 20, 30, 40), new Tensor(DataType.Int32, [2, 2], new[] { -1, 0, 2, 1 })]);
+        Check("Pad", 11, [L([2, 2], 1, 2, 3, 4), Vec(1, 0, 0, 2), L([], 9)]);
+        Check("Pad", 11, [x, Vec(0, 0, 2, 0, 0, 0, 2, 0)], Str("mode", "reflect"));
+        Check("Reshape", 14, [R([2, 3, 4], 83), Vec(0, -1, 2)]);
+        Check("Reshape", 14, [R([2, 3, 4], 83), Vec(4, 0, 2)]);
+        Check("Expand", 13, [L([2, 1], 1, 2), Vec(3)]);
+        Check("Tile", 13, [L([2, 1], 1, 2), Vec(2, 3)]);
+        Check("Where", 13, [new Tensor(DataType.Bool, [2], new[] { true, false }), L([2, 1], 1, 2), L([], -1)]);
+        Check("ConstantOfShape", 13, [Vec(2, 3)], NodeAttribute.FromTensor("value", new Tensor(DataType.Int32, [1], new[] { 4 })));
+        Check("Cast", 13, [F([4], 1.7f, -1.7f, 100, 250)], Int("to", 2));
+        Check("Cast", 13, [F([4], 1.7f, -1.7f, 100, -120)], Int("to", 3));
+        Check("Cast", 13, [new Tensor(DataType.Double, [2], new[] { 1.25, -3.5 })], Int("to", 1));
+        Check("Cast", 13, [new Tensor(DataType.Int32, [2], new[] { 7, -3 })], Int("to", 7));
+        Check("Clip", 13, [L([4], -5, 0, 5, 10), L([], -1), L([], 6)]);
+        Check("Softmax", 13, [new Tensor(DataType.Double, [2, 3], new[] { 1.0, 2, 3, -1, 0, 1 })]);
+        Check("Erf", 13, [F([5], -3, -0.1f, 0.7f, 2.9f, 4.5f)]);
+        Check("Sub", 13, [new Tensor(DataType.Double, [2], new[] { 1.0, 2 }), new Tensor(DataType.Double, [], new[] { 0.5 })]);
+        Check("Mul", 13, [new Tensor(DataType.Int32, [2, 1], new[] { 3, -4 }), new Tensor(DataType.Int32, [3], new[] { 1, 2, 3 })]);
+        Check("Pow", 15, [F([3], 2, 3, 4), L([1], 2)]);
+        Check("Equal", 13, [new Tensor(DataType.Bool, [2], new[] { true, false }), new Tensor(DataType.Bool, [2], new[] { true, true })]);
+        Check("Max", 13, [L([3], 1, 5, 3)]);
+        Check("Identity", 13, [x]);
     }
 }
