@@ -1,0 +1,113 @@
+using AutoKernel.Build.Graph;
+
+namespace AutoKernel.Build.Reference;
+
+/// <summary>
+/// Runs a whole <see cref="ModelGraph"/> with <see cref="ReferenceKernels"/>: nodes in list order
+/// (they are topologically sorted), each intermediate value released after its last reader.
+/// </summary>
+public sealed class Interpreter
+{
+    /// <summary>Used when the graph does not declare a default-domain opset.</summary>
+    public const int DefaultOpset = 22;
+
+    private readonly ModelGraph graph;
+    private readonly int opset;
+    private readonly Dictionary<string, int> lastUse = new(StringComparer.Ordinal);
+    private readonly HashSet<string> outputs;
+
+    public Interpreter(ModelGraph graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        this.graph = graph;
+        opset = graph.Opset > 0 ? graph.Opset : DefaultOpset;
+        outputs = new HashSet<string>(graph.Outputs.Select(o => o.Name), StringComparer.Ordinal);
+        for (int i = 0; i < graph.Nodes.Count; i++)
+        {
+            foreach (string input in graph.Nodes[i].Inputs)
+            {
+                if (input.Length > 0)
+                    lastUse[input] = i;
+            }
+        }
+    }
+
+    /// <summary>Runs the graph on <paramref name="inputs"/> (by graph input name) and returns the graph outputs by name.</summary>
+    public IReadOnlyDictionary<string, Tensor> Run(IReadOnlyDictionary<string, Tensor> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var values = new Dictionary<string, Tensor>(graph.Initializers, StringComparer.Ordinal);
+        foreach (var (name, _) in inputs)
+        {
+            if (!graph.Inputs.Exists(i => i.Name == name))
+                throw new ModelException($"'{name}' is not an input of the graph") { File = graph.SourcePath, Opset = opset };
+        }
+        foreach (var input in graph.Inputs)
+        {
+            if (inputs.TryGetValue(input.Name, out var t))
+            {
+                Check(input, t);
+                values[input.Name] = t;
+            }
+            else if (!values.ContainsKey(input.Name))
+            {
+                throw new ModelException($"no value given for graph input '{input.Name}'") { File = graph.SourcePath, Opset = opset };
+            }
+        }
+
+        for (int n = 0; n < graph.Nodes.Count; n++)
+        {
+            var node = graph.Nodes[n];
+            var args = new Tensor?[node.Inputs.Count];
+            for (int i = 0; i < args.Length; i++)
+            {
+                string name = node.Inputs[i];
+                if (name.Length == 0)
+                    continue;
+                args[i] = values.TryGetValue(name, out var v) ? v
+                    : throw new ModelException($"input '{name}' has no value (not computed before this node)") { Node = node, Opset = opset, File = graph.SourcePath };
+            }
+            Tensor[] results;
+            try
+            {
+                results = ReferenceKernels.Run(node, opset, args);
+            }
+            catch (ModelException e)
+            {
+                throw e.At(graph.SourcePath, opset);
+            }
+            for (int i = 0; i < node.Outputs.Count && i < results.Length; i++)
+            {
+                string name = node.Outputs[i];
+                if (name.Length > 0 && (outputs.Contains(name) || lastUse.GetValueOrDefault(name, -1) > n))
+                    values[name] = results[i];
+            }
+            // Release values whose last reader was this node (graph outputs and initializers stay).
+            foreach (string name in node.Inputs)
+            {
+                if (name.Length > 0 && lastUse[name] == n && !outputs.Contains(name) && !graph.Initializers.ContainsKey(name))
+                    values.Remove(name);
+            }
+        }
+
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var output in graph.Outputs)
+        {
+            result[output.Name] = values.TryGetValue(output.Name, out var t) ? t
+                : throw new ModelException($"graph output '{output.Name}' was not computed") { File = graph.SourcePath, Opset = opset };
+        }
+        return result;
+    }
+
+    private void Check(GraphValue input, Tensor t)
+    {
+        var type = input.Type;
+        if (type.ElementType != DataType.Undefined && type.ElementType != t.Type)
+            throw new ModelException($"graph input '{input.Name}' is {type.ElementType.Name()}, got {t.Type.Name()}") { File = graph.SourcePath };
+        bool match = type.Rank == t.Rank;
+        for (int i = 0; match && i < type.Rank; i++)
+            match = type.Shape[i] < 0 || type.Shape[i] == t.Shape[i];
+        if (!match)
+            throw new ModelException($"graph input '{input.Name}' has shape {ShapeMath.Format(type.Shape)}, got {ShapeMath.Format(t.Shape)}") { File = graph.SourcePath };
+    }
+}
