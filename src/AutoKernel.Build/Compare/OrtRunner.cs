@@ -1,5 +1,7 @@
 using AutoKernel.Build.Graph;
 using Microsoft.ML.OnnxRuntime;
+using Tensor = AutoKernel.Build.Graph.Tensor;
+using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 
 namespace AutoKernel.Build.Compare;
 

@@ -134,7 +134,7 @@ public sealed class PassTests
         string x = b.Input("x", DataType.Float, 2, 3);
         string h = b.Node("Identity", [b.Node("Relu", [x], name: "relu")], name: "id");
         string d = b.Node("Dropout", [b.Node("Tanh", [h], name: "tanh")], name: "drop");
-        b.Output(b.Node("Identity", [d], name: "out"), "result");
+        b.Output(b.Node("Identity", [d], name: "out", output: "result"));
         var loaded = Graphs.Prepare(b.Build());
 
         Assert.Equal(["Relu", "Tanh"], loaded.Optimized.Nodes.Select(n => n.OpType));
@@ -188,7 +188,7 @@ public sealed class PassTests
         b.Output(b.Node("Add", [x, c], a => a.Int("broadcast", 1).Int("axis", 1), name: "add"));
         var loaded = Graphs.Prepare(b.Build());
         var inputs = Compare.InputGenerator.Create(loaded.Optimized, 3);
-        var y = new Reference.Interpreter(loaded.Optimized).Run(inputs)[loaded.Optimized.Outputs[0].Name];
+        var y = new AutoKernel.Build.Reference.Interpreter(loaded.Optimized).Run(inputs)[loaded.Optimized.Outputs[0].Name];
         float[] xs = inputs["x"].Floats;
         float[] cs = loaded.Resolved.Initializers.Values.Single(t => t.Length == 3).Floats;
         for (int i = 0; i < xs.Length; i++)

@@ -90,7 +90,7 @@ public sealed class ImporterTests : IDisposable
         Assert.Equal(["x"], graph.Inputs.Select(i => i.Name));
 
         var loaded = ModelPipeline.Prepare(graph);
-        var y = new Reference.Interpreter(loaded.Optimized).Run(new Dictionary<string, Tensor> { ["x"] = Tensor.FromFloats([2], [1, 2]) });
+        var y = new AutoKernel.Build.Reference.Interpreter(loaded.Optimized).Run(new Dictionary<string, Tensor> { ["x"] = Tensor.FromFloats([2], [1, 2]) });
         Assert.Equal([11f, 22f], y[loaded.Optimized.Outputs[0].Name].Floats);
     }
 

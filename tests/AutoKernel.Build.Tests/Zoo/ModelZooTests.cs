@@ -88,7 +88,7 @@ public class ModelZooTests
         var ops = model.Graph.Node.Select(n => n.OpType).ToHashSet();
         Assert.Superset(new HashSet<string> { "Resize", "Concat", "ConvTranspose", "Sigmoid", "Add", "BatchNormalization" }, ops);
         var input = Support.Graphs.RandomFloats(42, 1, 3, 64, 64);
-        var y = Compare.OrtRunner.Run(model.ToByteArray(), new Dictionary<string, Graph.Tensor> { ["input"] = input })["output"];
+        var y = Compare.OrtRunner.Run(model.ToByteArray(), new Dictionary<string, AutoKernel.Build.Graph.Tensor> { ["input"] = input })["output"];
         Assert.Equal([1, 1, 64, 64], y.Shape);
         Assert.All(y.Floats, v => Assert.InRange(v, 0f, 1f));
         Assert.True(y.Floats.Distinct().Count() > 100);

@@ -39,8 +39,8 @@ public sealed class ZooVersusOrtTests
         var loaded = ModelPipeline.Load(path);
         var inputs = InputGenerator.Create(loaded.Optimized, seed: 11);
         var expected = OrtRunner.Run(path, inputs);
-        var after = new Reference.Interpreter(loaded.Optimized).Run(inputs);
-        var before = new Reference.Interpreter(loaded.Resolved).Run(inputs);
+        var after = new AutoKernel.Build.Reference.Interpreter(loaded.Optimized).Run(inputs);
+        var before = new AutoKernel.Build.Reference.Interpreter(loaded.Resolved).Run(inputs);
         foreach (var o in loaded.Optimized.Outputs)
         {
             // The seeded weights keep activations O(1): a finite, varied output makes the comparison meaningful.
