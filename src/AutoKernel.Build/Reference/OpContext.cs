@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using AutoKernel.Build.Graph;
 
 namespace AutoKernel.Build.Reference;
@@ -19,6 +20,9 @@ internal sealed class OpContext(Node node, int opset, Tensor?[] inputs)
     public int InputCount => inputs.Length;
 
     public ModelException Fail(string message) => new(message) { Node = Node, Opset = Opset };
+
+    /// <summary>Interpolated messages are formatted with the invariant culture.</summary>
+    public ModelException Fail(ref InvariantString message) => Fail(message.ToStringAndClear());
 
     /// <summary>The input at <paramref name="index"/>, or null when absent.</summary>
     public Tensor? Optional(int index) => index < inputs.Length ? inputs[index] : null;
@@ -130,4 +134,24 @@ internal sealed class OpContext(Node node, int opset, Tensor?[] inputs)
         }
         return (int)n;
     }
+}
+
+/// <summary>An interpolated string formatted with <see cref="CultureInfo.InvariantCulture"/>.</summary>
+[InterpolatedStringHandler]
+internal ref struct InvariantString
+{
+    private DefaultInterpolatedStringHandler inner;
+
+    public InvariantString(int literalLength, int formattedCount) =>
+        inner = new DefaultInterpolatedStringHandler(literalLength, formattedCount, CultureInfo.InvariantCulture);
+
+    public void AppendLiteral(string value) => inner.AppendLiteral(value);
+
+    public void AppendFormatted<T>(T value) => inner.AppendFormatted(value);
+
+    public void AppendFormatted<T>(T value, string? format) => inner.AppendFormatted(value, format);
+
+    public void AppendFormatted(string? value) => inner.AppendFormatted(value);
+
+    public string ToStringAndClear() => inner.ToStringAndClear();
 }

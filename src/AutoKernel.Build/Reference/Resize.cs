@@ -124,9 +124,15 @@ internal static class Resize
             var t = c.Input(1, DataType.Float);
             scales = Array.ConvertAll(t.Floats, f => (double)f);
         }
-        else
+        else if (c.Opset >= 7)
         {
             scales = Array.ConvertAll(c.Node.GetFloats("scales") ?? throw c.Fail("Upsample needs scales"), f => (double)f);
+        }
+        else
+        {
+            // Upsample-1: NCHW input with height_scale and width_scale.
+            c.CheckRank(x, 4);
+            scales = [1, 1, c.FloatAttr("height_scale", 0f), c.FloatAttr("width_scale", 0f)];
         }
         if (scales.Length != x.Rank)
             throw c.Fail($"Upsample scales has {scales.Length} values for rank {x.Rank}");

@@ -362,4 +362,79 @@ public class OnnxRuntimeCrossCheckTests
         Check("Max", 13, [L([3], 1, 5, 3)]);
         Check("Identity", 13, [x]);
     }
+
+    /// <summary>A small residual network run whole by the interpreter and by ONNX Runtime.</summary>
+    [Fact]
+    public void InterpreterMatchesOnnxRuntimeOnResidualNet()
+    {
+        var g = new ModelGraph { Name = "resnetish" };
+        g.Opsets[""] = 13;
+        g.Inputs.Add(new GraphValue("x", new TensorType(DataType.Float, [2, 3, 16, 16])));
+        g.Outputs.Add(new GraphValue("prob", new TensorType(DataType.Float, [2, 10])));
+        int seed = 100;
+        Tensor Weight(params int[] shape) => R(shape, seed++);
+        void Add(string op, string[] inputs, string output, params NodeAttribute[] attributes)
+        {
+            var n = new Node(output, op, inputs, [output]);
+            foreach (var a in attributes)
+                n.Set(a);
+            g.Nodes.Add(n);
+        }
+        string Conv(string x, int cin, int cout, int k, int stride)
+        {
+            string w = x + "_w" + cout, b = x + "_b" + cout, y = x + "_conv" + cout;
+            g.Initializers[w] = Weight(cout, cin, k, k);
+            g.Initializers[b] = Weight(cout);
+            Add("Conv", [x, w, b], y, Ints("strides", stride, stride), Ints("pads", k / 2, k / 2, k / 2, k / 2));
+            string[] bn = [y + "_s", y + "_bb", y + "_m", y + "_v"];
+            g.Initializers[bn[0]] = Weight(cout);
+            g.Initializers[bn[1]] = Weight(cout);
+            g.Initializers[bn[2]] = Weight(cout);
+            g.Initializers[bn[3]] = F([cout], Enumerable.Range(1, cout).Select(i => 0.5f + i / 10f).ToArray());
+            Add("BatchNormalization", [y, .. bn], y + "_bn");
+            return y + "_bn";
+        }
+        string stem = Conv("x", 3, 8, 3, 1);
+        Add("Relu", [stem], "stem");
+        Add("MaxPool", ["stem"], "pool", Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1));
+        string a = Conv("pool", 8, 8, 3, 1);
+        Add("Relu", [a], "a");
+        string b2 = Conv("a", 8, 8, 3, 1);
+        Add("Add", [b2, "pool"], "sum");
+        Add("Relu", ["sum"], "block");
+        string down = Conv("block", 8, 16, 3, 2);
+        Add("Sigmoid", [down], "gate");
+        Add("Mul", [down, "gate"], "swish");
+        Add("GlobalAveragePool", ["swish"], "gap");
+        Add("Flatten", ["gap"], "flat");
+        g.Initializers["fc"] = Weight(10, 16);
+        g.Initializers["fcb"] = Weight(10);
+        Add("Gemm", ["flat", "fc", "fcb"], "logits", Int("transB", 1));
+        Add("Softmax", ["logits"], "prob", Int("axis", 1));
+
+        var x = R([2, 3, 16, 16], 7);
+        var actual = new Interpreter(g).Run(new Dictionary<string, Tensor> { ["x"] = x })["prob"];
+
+        var graph = new GraphProto { Name = g.Name };
+        foreach (var n in g.Nodes)
+        {
+            var proto = new NodeProto { OpType = n.OpType, Name = n.Name };
+            proto.Input.AddRange(n.Inputs);
+            proto.Output.AddRange(n.Outputs);
+            foreach (var attr in n.Attributes.Values)
+                proto.Attribute.Add(Attribute(attr));
+            graph.Node.Add(proto);
+        }
+        foreach (var (name, t) in g.Initializers)
+            graph.Initializer.Add(TensorProtos.FromTensor(t, name));
+        graph.Input.Add(ValueInfo("x", x));
+        graph.Output.Add(new ValueInfoProto { Name = "prob" });
+        var model = new ModelProto { IrVersion = 8, Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        using var session = new InferenceSession(model.ToByteArray());
+        using var results = session.Run([Feed("x", x)]);
+        var expected = ToTensor(results.First());
+        Assert.Equal(expected.Shape, actual.Shape);
+        Close(expected, actual, 1e-4f);
+    }
 }

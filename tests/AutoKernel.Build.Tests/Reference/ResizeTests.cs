@@ -57,6 +57,9 @@ public class ResizeTests
         Close([1, 1, 2, 2], r10);
         var u7 = Run("Upsample", 7, [F([1, 1, 2], 1, 2)], NodeAttribute.FloatList("scales", [1, 1, 3]));
         Close([1, 1, 1, 2, 2, 2], u7);
+        var u1 = Run("Upsample", 6, [F([1, 1, 1, 2], 1, 2)], Float("height_scale", 2), Float("width_scale", 2));
+        Shape([1, 1, 2, 4], u1);
+        Close([1, 1, 2, 2, 1, 1, 2, 2], u1);
         var u9 = Run("Upsample", 9, [F([1, 2], 0, 2), Scales(1, 2)], Str("mode", "linear"));
         Close([0, 1, 2, 2], u9);
     }
