@@ -104,6 +104,18 @@ public static class GraphResolver
             }
             if (opset < 7 && LegacyBroadcastOps.Contains(node.OpType))
                 NormalizeLegacyBroadcast(graph, node, types, constants, kept);
+            if (opset < 7 && node.OpType == "PRelu")
+                NormalizeLegacyPRelu(graph, node, types, constants);
+
+            // Shape and Size of a statically shaped value are constants, whatever the value.
+            if (node.Domain.Length == 0 && node.OpType is "Shape" or "Size" && types.Length == 1 && types[0] is { IsStatic: true } known)
+            {
+                var value = ShapeValue(node, known, opset);
+                graph.Initializers[node.Outputs[0]] = value;
+                graph.ValueTypes[node.Outputs[0]] = TensorType.Of(value);
+                folded.Tally(node.OpType);
+                continue;
+            }
 
             if (allConstant && IsFoldable(node))
             {
@@ -180,6 +192,37 @@ public static class GraphResolver
         types[1] = b with { Shape = shape };
         graph.ValueTypes[aligned] = types[1]!;
         node.Inputs[1] = aligned;
+    }
+
+    /// <summary>
+    /// Before opset 7, PRelu's slope was one value or one per channel (axis 1), not broadcast
+    /// numpy-style: a [C] slope on an [N, C, ...] input becomes [C, 1, ...].
+    /// </summary>
+    private static void NormalizeLegacyPRelu(ModelGraph graph, Node node, TensorType?[] types, Tensor?[] constants)
+    {
+        if (types.Length < 2 || types[0] is not { Rank: > 2 } x || types[1] is not { Rank: 1 } slope || slope.Shape[0] != x.Shape[1] || slope.Shape[0] == 1)
+            return;
+        if (constants[1] is not { } c)
+            throw new ModelException("a per-channel slope computed at run time is not supported before opset 7") { Node = node, Opset = graph.Opset };
+        int[] shape = [c.Length, .. Enumerable.Repeat(1, x.Rank - 2)];
+        string aligned = UniqueName(graph, $"{node.Inputs[1]}_per_channel");
+        constants[1] = c.Reshape(shape);
+        graph.Initializers[aligned] = constants[1]!;
+        types[1] = slope with { Shape = shape };
+        node.Inputs[1] = aligned;
+    }
+
+    /// <summary>The value of Shape (with opset 15's start/end slice) or Size for a known type.</summary>
+    private static Tensor ShapeValue(Node node, TensorType type, int opset)
+    {
+        if (node.OpType == "Size")
+            return Tensor.Scalar(type.ElementCount);
+        int rank = type.Rank;
+        long start = opset >= 15 ? node.GetInt("start", 0) : 0;
+        long end = opset >= 15 ? node.GetInt("end", rank) : rank;
+        start = Math.Clamp(start < 0 ? start + rank : start, 0, rank);
+        end = Math.Clamp(end < 0 ? end + rank : end, start, rank);
+        return Tensor.Vector([.. type.Shape[(int)start..(int)end].Select(d => (long)d)]);
     }
 
     /// <summary>A value name not yet used in the graph, based on <paramref name="stem"/>.</summary>

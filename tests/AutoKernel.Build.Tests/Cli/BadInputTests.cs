@@ -104,9 +104,12 @@ public sealed class BadInputTests : IDisposable
     [Fact]
     public void Missing_initializer()
     {
-        var b = ConvModel(out var x, out _);
-        b.Output(b.Node("Conv", [x, "weights_that_are_not_there"], name: "conv"));
-        string path = Save(b);
+        var b = ConvModel(out var x, out var w);
+        b.Output(b.Node("Conv", [x, w], name: "conv"));
+        var proto = b.Build();
+        proto.Graph.Node[0].Input[1] = "weights_that_are_not_there";
+        string path = _dir.File("missing.onnx");
+        File.WriteAllBytes(path, proto.ToByteArray());
         AssertOneLineError(Support.Cli.Run("inspect", path), path, "node 'conv' (Conv, opset 17)", "weights_that_are_not_there");
     }
 
