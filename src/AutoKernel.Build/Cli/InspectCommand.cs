@@ -46,11 +46,11 @@ public static class InspectCommand
         w.WriteLine();
 
         w.WriteLine(string.Create(ci, $"tasks     {tasks.Count} distinct tunable workloads"));
-        w.WriteLine(string.Create(ci, $"  {"#",3}  {"kind",-16} {"shape",-44} {"nodes",5} {"MFLOP",10}  key"));
+        w.WriteLine(string.Create(ci, $"  {"#",3}  {"kind",-16} {"shape",-52} {"nodes",5} {"MFLOP",10}  key"));
         for (int t = 0; t < tasks.Count; t++)
         {
             var task = tasks[t];
-            w.WriteLine(string.Create(ci, $"  {t + 1,3}  {task.Workload.Kind,-16} {task.Workload.Shape,-44} {task.Nodes.Count,5} {task.Workload.Flops / 1e6,10:F1}  {task.Key}"));
+            w.WriteLine(string.Create(ci, $"  {t + 1,3}  {task.Workload.Kind,-16} {task.Workload.Shape,-52} {task.Nodes.Count,5} {task.Workload.Flops / 1e6,10:F1}  {task.Key}"));
         }
     }
 }

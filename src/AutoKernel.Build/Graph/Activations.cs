@@ -46,7 +46,7 @@ public static class Activations
         "Tanh" => MathF.Tanh(x),
         "Elu" => x >= 0 ? x : alpha * (MathF.Exp(x) - 1f),
         "Selu" => x > 0 ? beta * x : beta * (alpha * MathF.Exp(x) - alpha),
-        "Softplus" => x > 20f ? x : MathF.Log(1f + MathF.Exp(x)),
+        "Softplus" => MathF.Max(x, 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs(x))),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown activation"),
     };
 }

@@ -12,6 +12,48 @@ public sealed record ConvGeometry(int[] Kernel, int[] Strides, int[] Dilations, 
     public int OutputSize(int axis, int input) =>
         (input + PadsBegin[axis] + PadsEnd[axis] - (Dilations[axis] * (Kernel[axis] - 1) + 1)) / Strides[axis] + 1;
 
+    /// <summary>
+    /// One spatial axis of a Conv or pooling window, as ONNX defines it: the begin/end padding
+    /// (auto_pad resolved) and the output size; ceil_mode follows ONNX Runtime in dropping a last
+    /// window that would start in the end padding. <c>Output</c> is below 1 when the window does not
+    /// fit; callers report that with their own context. Unknown auto_pad values throw.
+    /// </summary>
+    public static (int PadBegin, int PadEnd, long Output) ResolveAxis(
+        string autoPad, int input, int kernel, int stride, int dilation, int padBegin, int padEnd, bool ceilMode = false)
+    {
+        long extent = (long)dilation * (kernel - 1) + 1;
+        switch (autoPad)
+        {
+            case "NOTSET":
+            {
+                long span = input + padBegin + padEnd - extent;
+                if (span < 0)
+                    return (padBegin, padEnd, 0);
+                long output = span / stride + 1;
+                if (ceilMode && span % stride != 0)
+                {
+                    output++;
+                    if ((output - 1) * stride >= input + padBegin)
+                        output--;
+                }
+                return (padBegin, padEnd, output);
+            }
+            case "VALID":
+                return ResolveAxis("NOTSET", input, kernel, stride, dilation, 0, 0, ceilMode);
+            case "SAME_UPPER":
+            case "SAME_LOWER":
+            {
+                long output = ((long)input + stride - 1) / stride;
+                long total = Math.Max(0, (output - 1) * stride + extent - input);
+                int small = (int)(total / 2);
+                int begin = autoPad == "SAME_UPPER" ? small : (int)total - small;
+                return (begin, (int)total - begin, output);
+            }
+            default:
+                throw new ArgumentException($"auto_pad '{autoPad}' is not supported", nameof(autoPad));
+        }
+    }
+
     /// <summary>Reads the node's attributes for input shape [N, C, spatial...] and weight [M, C/g, k...].</summary>
     public static ConvGeometry Of(Node node, int[] inputShape, int[] weightShape)
     {
@@ -24,29 +66,17 @@ public sealed record ConvGeometry(int[] Kernel, int[] Strides, int[] Dilations, 
         var begin = new int[rank];
         var end = new int[rank];
         string autoPad = node.GetString("auto_pad", "NOTSET");
-        switch (autoPad)
+        int[] pads = autoPad == "NOTSET" ? Ints(node, "pads", 2 * rank, new int[2 * rank]) : new int[2 * rank];
+        for (int i = 0; i < rank; i++)
         {
-            case "NOTSET":
-                int[] pads = Ints(node, "pads", 2 * rank, new int[2 * rank]);
-                Array.Copy(pads, 0, begin, 0, rank);
-                Array.Copy(pads, rank, end, 0, rank);
-                break;
-            case "VALID":
-                break;
-            case "SAME_UPPER":
-            case "SAME_LOWER":
-                for (int i = 0; i < rank; i++)
-                {
-                    int input = inputShape[i + 2];
-                    int output = (input + strides[i] - 1) / strides[i];
-                    int total = Math.Max(0, (output - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - input);
-                    int small = total / 2;
-                    begin[i] = autoPad == "SAME_UPPER" ? small : total - small;
-                    end[i] = total - begin[i];
-                }
-                break;
-            default:
-                throw new ModelException($"auto_pad '{autoPad}' is not supported") { Node = node };
+            try
+            {
+                (begin[i], end[i], _) = ResolveAxis(autoPad, inputShape[i + 2], kernel[i], strides[i], dilations[i], pads[i], pads[i + rank]);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ModelException(e.Message.Split(" (Parameter")[0]) { Node = node };
+            }
         }
         return new ConvGeometry(kernel, strides, dilations, begin, end, (int)node.GetInt("group", 1));
     }

@@ -220,9 +220,8 @@ public static class GraphResolver
         int rank = type.Rank;
         long start = opset >= 15 ? node.GetInt("start", 0) : 0;
         long end = opset >= 15 ? node.GetInt("end", rank) : rank;
-        start = Math.Clamp(start < 0 ? start + rank : start, 0, rank);
-        end = Math.Clamp(end < 0 ? end + rank : end, start, rank);
-        return Tensor.Vector([.. type.Shape[(int)start..(int)end].Select(d => (long)d)]);
+        var (from, to) = ShapeMath.ShapeRange(start, end, rank);
+        return Tensor.Vector([.. type.Shape[from..to].Select(d => (long)d)]);
     }
 
     /// <summary>A value name not yet used in the graph, based on <paramref name="stem"/>.</summary>

@@ -71,26 +71,13 @@ public static partial class ShapeInference
     /// <summary>Conv / pooling output size along one axis (ONNX spec; ORT's last-window rule for ceil_mode).</summary>
     private static int WindowOutput(Ctx c, Window w, int axis, int input, bool ceilMode)
     {
-        long k = w.Kernel[axis], s = w.Strides[axis], d = w.Dilations[axis];
-        long extent = d * (k - 1) + 1;
-        if (w.AutoPad is "SAME_UPPER" or "SAME_LOWER")
-            return (int)((input + s - 1) / s);
-        long padBegin = 0, padEnd = 0;
-        if (w.AutoPad == "NOTSET")
+        int spatial = w.Kernel.Length;
+        var (begin, end, output) = ConvGeometry.ResolveAxis(
+            w.AutoPad, input, w.Kernel[axis], w.Strides[axis], w.Dilations[axis], w.Pads[axis], w.Pads[axis + spatial], ceilMode);
+        if (output < 1)
         {
-            padBegin = w.Pads[axis];
-            padEnd = w.Pads[axis + w.Kernel.Length];
-        }
-        long numerator = input + padBegin + padEnd - extent;
-        if (numerator < 0)
-            throw c.Fail($"{c.Op} kernel extent {extent} is larger than the padded input {input + padBegin + padEnd} on spatial axis {axis}");
-        long output = numerator / s + 1;
-        if (ceilMode && numerator % s != 0)
-        {
-            output++;
-            // The last window must start inside the input or the begin padding, not in the end padding.
-            if ((output - 1) * s >= input + padBegin)
-                output--;
+            long extent = (long)w.Dilations[axis] * (w.Kernel[axis] - 1) + 1;
+            throw c.Fail($"{c.Op} kernel extent {extent} is larger than the padded input {input + begin + end} on spatial axis {axis}");
         }
         return c.Dim(output, "output size");
     }

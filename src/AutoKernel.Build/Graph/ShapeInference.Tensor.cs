@@ -388,13 +388,8 @@ public static partial class ShapeInference
             start = c.Int("start", 0);
             end = c.Int("end", rank);
         }
-        if (start < 0)
-            start += rank;
-        if (end < 0)
-            end += rank;
-        start = Math.Clamp(start, 0, rank);
-        end = Math.Clamp(end, 0, rank);
-        return One(T(DataType.Int64, [(int)Math.Max(0, end - start)]));
+        var (from, to) = ShapeMath.ShapeRange(start, end, rank);
+        return One(T(DataType.Int64, [to - from]));
     }
 
     private static TensorType?[] Size(Ctx c)

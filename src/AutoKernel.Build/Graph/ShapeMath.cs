@@ -54,6 +54,17 @@ public static class ShapeMath
         return a < 0 || a >= rank ? -1 : (int)a;
     }
 
+    /// <summary>
+    /// The dims a Shape node returns (opset 15's start/end): negative ends count from the back,
+    /// both are clamped into [0, rank], and an empty range gives start == end.
+    /// </summary>
+    public static (int Start, int End) ShapeRange(long start, long end, int rank)
+    {
+        start = Math.Clamp(start < 0 ? start + rank : start, 0, rank);
+        end = Math.Clamp(end < 0 ? end + rank : end, start, rank);
+        return ((int)start, (int)end);
+    }
+
     public static bool SameShape(ReadOnlySpan<int> a, ReadOnlySpan<int> b) => a.SequenceEqual(b);
 
     public static string Format(ReadOnlySpan<int> shape)

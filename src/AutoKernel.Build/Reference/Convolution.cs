@@ -51,41 +51,14 @@ internal sealed class Window
             w.Kernel[o + i] = kernel[i];
             w.Stride[o + i] = c.Dim(strides[i], "stride");
             w.Dilation[o + i] = c.Dim(dilations[i], "dilation");
-            long extent = (long)(kernel[i] - 1) * dilations[i] + 1;
-            long outSize;
-            switch (autoPad)
-            {
-                case "NOTSET":
-                {
-                    w.PadBegin[o + i] = c.Dim(pads[i], "pad");
-                    w.PadEnd[o + i] = c.Dim(pads[i + r], "pad");
-                    long span = input[i] + pads[i] + pads[i + r] - extent;
-                    if (span < 0)
-                        throw c.Fail($"{c.Op} kernel is larger than the padded input {ShapeMath.Format(input)}");
-                    outSize = ceilMode ? (span + strides[i] - 1) / strides[i] + 1 : span / strides[i] + 1;
-                    // The last window must start inside the input or the begin padding.
-                    if (ceilMode && (outSize - 1) * strides[i] >= input[i] + pads[i])
-                        outSize--;
-                    break;
-                }
-                case "VALID":
-                    if (input[i] < extent)
-                        throw c.Fail($"{c.Op} kernel is larger than the input {ShapeMath.Format(input)}");
-                    outSize = (input[i] - extent) / strides[i] + 1;
-                    break;
-                case "SAME_UPPER":
-                case "SAME_LOWER":
-                {
-                    outSize = (input[i] + strides[i] - 1) / strides[i];
-                    long total = Math.Max(0, (outSize - 1) * strides[i] + extent - input[i]);
-                    long small = total / 2;
-                    w.PadBegin[o + i] = (int)(autoPad == "SAME_UPPER" ? small : total - small);
-                    w.PadEnd[o + i] = (int)(total - w.PadBegin[o + i]);
-                    break;
-                }
-                default:
-                    throw c.Fail($"{c.Op} auto_pad '{autoPad}' is not supported");
-            }
+            if (autoPad is not ("NOTSET" or "VALID" or "SAME_UPPER" or "SAME_LOWER"))
+                throw c.Fail($"{c.Op} auto_pad '{autoPad}' is not supported");
+            var (begin, end, outSize) = ConvGeometry.ResolveAxis(
+                autoPad, input[i], kernel[i], w.Stride[o + i], w.Dilation[o + i], c.Dim(pads[i], "pad"), c.Dim(pads[i + r], "pad"), ceilMode);
+            if (outSize < 1)
+                throw c.Fail($"{c.Op} kernel is larger than the padded input {ShapeMath.Format(input)}");
+            w.PadBegin[o + i] = begin;
+            w.PadEnd[o + i] = end;
             w.Out[o + i] = c.Dim(outSize, "output size");
         }
         return w;

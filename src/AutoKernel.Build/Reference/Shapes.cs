@@ -476,14 +476,9 @@ internal static class Shapes
         int rank = x.Rank;
         long start = c.Opset >= 15 ? c.Int("start", 0) : 0;
         long end = c.Opset >= 15 ? c.Int("end", rank) : rank;
-        if (start < 0)
-            start += rank;
-        if (end < 0)
-            end += rank;
-        start = Math.Clamp(start, 0, rank);
-        end = Math.Clamp(end, 0, rank);
+        var (from, to) = ShapeMath.ShapeRange(start, end, rank);
         var dims = new List<long>();
-        for (long i = start; i < end; i++)
+        for (int i = from; i < to; i++)
             dims.Add(x.Shape[i]);
         return [Tensor.Vector([.. dims])];
     }
