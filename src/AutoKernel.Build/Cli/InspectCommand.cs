@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using AutoKernel.Build.Graph;
 using AutoKernel.Build.Tasks;
+using AutoKernel.Generator.Workloads;
 
 namespace AutoKernel.Build.Cli;
 

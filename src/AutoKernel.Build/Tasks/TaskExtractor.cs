@@ -1,5 +1,7 @@
 using AutoKernel.Build.Graph;
 
+using AutoKernel.Generator.Workloads;
+
 namespace AutoKernel.Build.Tasks;
 
 /// <summary>A distinct workload and the nodes that run it.</summary>

@@ -1,4 +1,5 @@
 using AutoKernel.Build.Tasks;
+using AutoKernel.Generator.Workloads;
 using AutoKernel.Build.Tests.Support;
 using AutoKernel.Build.Zoo;
 

@@ -1,6 +1,8 @@
+using System;
 using System.Globalization;
+using System.Linq;
 
-namespace AutoKernel.Build.Tasks;
+namespace AutoKernel.Generator.Workloads;
 
 /// <summary>
 /// A tunable computation with fixed shapes. Two nodes with equal keys run the same kernel, so

@@ -1,0 +1,69 @@
+using System;
+using System.Globalization;
+
+namespace AutoKernel.Generator.Kernels;
+
+/// <summary>
+/// C# for applying an epilogue activation to a vector or scalar value, shared by every emitter.
+/// Semantics match ONNX (and AutoKernel.Build.Graph.Activations, the reference).
+/// </summary>
+public static class EpilogueCode
+{
+    /// <summary>A float literal that round-trips ("1.5f", "float.NegativeInfinity").</summary>
+    public static string Float(float value) =>
+        float.IsPositiveInfinity(value) ? "float.PositiveInfinity"
+        : float.IsNegativeInfinity(value) ? "float.NegativeInfinity"
+        : float.IsNaN(value) ? "float.NaN"
+        : value.ToString("R", CultureInfo.InvariantCulture) + "f";
+
+    /// <summary>
+    /// An expression that applies the activation to the vector expression <paramref name="v"/>
+    /// (a simple variable name: it may be evaluated more than once) of type
+    /// <c>{vectorClass}&lt;float&gt;</c>, e.g. vectorClass "Vector512". Returns v itself for none.
+    /// </summary>
+    public static string Vector(Epilogue e, string v, string vectorClass)
+    {
+        string V = vectorClass;
+        string C(float f) => $"{V}.Create({Float(f)})";
+        string zero = $"{V}<float>.Zero";
+        string one = $"{V}<float>.One";
+        string a = Float(e.Alpha);
+        return e.Activation switch
+        {
+            "" => v,
+            "Relu" => $"{V}.Max({v}, {zero})",
+            "Clip" => $"{V}.Min({V}.Max({v}, {C(e.Alpha)}), {C(e.Beta)})",
+            "LeakyRelu" => $"{V}.ConditionalSelect({V}.GreaterThanOrEqual({v}, {zero}), {v}, {v} * {a})",
+            "Sigmoid" => $"({one} / ({one} + {V}.Exp(-{v})))",
+            "HardSigmoid" => $"{V}.Min({V}.Max({v} * {a} + {C(e.Beta)}, {zero}), {one})",
+            "HardSwish" => $"({v} * {V}.Min({V}.Max({v} * {C(1f / 6f)} + {C(0.5f)}, {zero}), {one}))",
+            "Tanh" => $"({one} - {C(2f)} / ({V}.Exp({v} + {v}) + {one}))",
+            "Elu" => $"{V}.ConditionalSelect({V}.GreaterThanOrEqual({v}, {zero}), {v}, ({V}.Exp({v}) - {one}) * {a})",
+            "Selu" => $"({V}.ConditionalSelect({V}.GreaterThan({v}, {zero}), {v}, ({V}.Exp({v}) - {one}) * {a}) * {Float(e.Beta)})",
+            "Softplus" => $"({V}.Max({v}, {zero}) + {V}.Log({one} + {V}.Exp(-{V}.Abs({v}))))",
+            _ => throw new ArgumentException($"activation '{e.Activation}' has no vector form", nameof(e)),
+        };
+    }
+
+    /// <summary>The scalar form of <see cref="Vector"/> for remainder loops; <paramref name="x"/> is a float variable.</summary>
+    public static string Scalar(Epilogue e, string x)
+    {
+        string a = Float(e.Alpha);
+        string b = Float(e.Beta);
+        return e.Activation switch
+        {
+            "" => x,
+            "Relu" => $"MathF.Max({x}, 0f)",
+            "Clip" => $"MathF.Min(MathF.Max({x}, {a}), {b})",
+            "LeakyRelu" => $"({x} >= 0f ? {x} : {x} * {a})",
+            "Sigmoid" => $"(1f / (1f + MathF.Exp(-{x})))",
+            "HardSigmoid" => $"MathF.Min(MathF.Max({x} * {a} + {b}, 0f), 1f)",
+            "HardSwish" => $"({x} * MathF.Min(MathF.Max({x} * {Float(1f / 6f)} + 0.5f, 0f), 1f))",
+            "Tanh" => $"MathF.Tanh({x})",
+            "Elu" => $"({x} >= 0f ? {x} : (MathF.Exp({x}) - 1f) * {a})",
+            "Selu" => $"(({x} > 0f ? {x} : (MathF.Exp({x}) - 1f) * {a}) * {b})",
+            "Softplus" => $"(MathF.Max({x}, 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs({x}))))",
+            _ => throw new ArgumentException($"activation '{e.Activation}' has no scalar form", nameof(e)),
+        };
+    }
+}

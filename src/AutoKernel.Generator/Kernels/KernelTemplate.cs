@@ -1,0 +1,50 @@
+using System.Collections.Generic;
+using System.Linq;
+using AutoKernel.Generator.Schedules;
+using AutoKernel.Generator.Workloads;
+
+namespace AutoKernel.Generator.Kernels;
+
+/// <summary>The CPU a kernel is tuned and emitted for.</summary>
+/// <param name="VectorBits">Widest accelerated vector: 512, 256 or 128.</param>
+/// <param name="Cores">Threads available to the kernel.</param>
+/// <param name="Description">ISA and CPU model, for records ("x86-64 AVX-512, Intel Xeon ...").</param>
+public sealed record CpuTarget(int VectorBits, int Cores, string Description)
+{
+    /// <summary>Floats per vector register.</summary>
+    public int VectorFloats => VectorBits / 32;
+
+    /// <summary>"Vector512", "Vector256" or "Vector128".</summary>
+    public string VectorClass => "Vector" + VectorBits;
+}
+
+/// <summary>What a fused node adds after its main computation: bias, residual, activation, in that order.</summary>
+public sealed record Epilogue(bool Bias, bool Residual, string Activation, float Alpha, float Beta)
+{
+    public static readonly Epilogue None = new(false, false, "", 0, 0);
+}
+
+/// <summary>
+/// A schedule template: for workloads it supports, a configuration space and an emitter that
+/// turns (workload, epilogue, config, target) into deterministic C# source for one class that
+/// implements <c>AutoKernel.Runtime.Kernels.ITunedKernel</c>. The tuner compiles exactly this
+/// source to measure it, and the source generator emits exactly this source into the app.
+/// </summary>
+public abstract class KernelTemplate
+{
+    /// <summary>Stable name recorded in tuning logs, e.g. "conv2d_nchwc".</summary>
+    public abstract string Name { get; }
+
+    public abstract bool Supports(Workload workload);
+
+    public abstract ConfigSpace CreateSpace(Workload workload, CpuTarget target);
+
+    /// <summary>
+    /// C# source of a public sealed class <paramref name="className"/> in namespace
+    /// <paramref name="ns"/>, implementing ITunedKernel. Shapes are constants; the hot loops are
+    /// unsafe pointer code with [MethodImpl(MethodImplOptions.AggressiveOptimization)], and they
+    /// allocate nothing. The code runs on any machine: it uses the target's vector width where that
+    /// is accelerated and a portable path otherwise.
+    /// </summary>
+    public abstract string Emit(Workload workload, Epilogue epilogue, Config config, CpuTarget target, string ns, string className);
+}
