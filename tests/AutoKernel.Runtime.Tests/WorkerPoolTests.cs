@@ -1,5 +1,7 @@
 using AutoKernel.Runtime.Threading;
 
+using AutoKernel.Runtime;
+
 namespace AutoKernel.Runtime.Tests;
 
 public sealed class WorkerPoolTests
@@ -83,5 +85,28 @@ public sealed class WorkerPoolTests
                 pool.For(50, i => Interlocked.Add(ref sum, i));
         });
         Assert.Equal(4L * 100 * (49 * 50 / 2), sum);
+    }
+}
+
+public sealed class LayoutTests
+{
+    [Theory]
+    [InlineData(1, 3, 2, 2, 4)]
+    [InlineData(2, 17, 3, 5, 16)]
+    [InlineData(1, 32, 1, 1, 16)]
+    public void Blocked_layout_round_trips_and_zero_pads(int n, int c, int h, int w, int block)
+    {
+        var src = Enumerable.Range(1, n * c * h * w).Select(i => (float)i).ToArray();
+        var blocked = new float[Kernels.Layouts.BlockedLength(n, c, h, w, block)];
+        Array.Fill(blocked, float.NaN);
+        Kernels.Layouts.NchwToBlocked(src, blocked, n, c, h, w, block);
+        // Element (b, ch, y, x) lands at ((b * blocks + ch / block) * h * w + y * w + x) * block + ch % block.
+        int blocks = (c + block - 1) / block;
+        Assert.Equal(src[(0 * c + (c - 1)) * h * w + (h * w - 1)], blocked[((blocks - 1) * h * w + h * w - 1) * block + (c - 1) % block]);
+        Assert.DoesNotContain(blocked, float.IsNaN);
+        Assert.Equal(blocked.Length - src.Length, blocked.Count(v => v == 0));
+        var back = new float[src.Length];
+        Kernels.Layouts.BlockedToNchw(blocked, back, n, c, h, w, block);
+        Assert.Equal(src, back);
     }
 }
