@@ -1,5 +1,6 @@
 using AutoKernel.Build.Graph;
 
+using AutoKernel.Generator.Kernels;
 using AutoKernel.Generator.Workloads;
 
 namespace AutoKernel.Build.Tasks;
@@ -34,6 +35,13 @@ public static class TaskExtractor
             entry.Nodes.Add(node.Name);
         }
         return [.. order.Select(k => new TuningTask(byKey[k].Workload, byKey[k].Nodes))];
+    }
+
+    /// <summary>The epilogue a tunable node fuses: bias, residual add, activation.</summary>
+    public static Epilogue EpilogueOf(Node node)
+    {
+        var activation = FusedOps.IsFused(node) ? FusedOps.ActivationOf(node) : Graph.Activation.None;
+        return new Epilogue(node.HasInput(2), FusedOps.IsFused(node) && node.HasInput(FusedOps.ResidualInput), activation.Kind, activation.Alpha, activation.Beta);
     }
 
     /// <summary>The workload a node runs, or null when the node is not tunable.</summary>
