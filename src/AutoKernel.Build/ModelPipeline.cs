@@ -10,6 +10,14 @@ public sealed record LoadedModel(string Path, ModelGraph Resolved, ModelGraph Op
 /// <summary>Import → resolve shapes and fold constants → simplification passes.</summary>
 public static class ModelPipeline
 {
+    /// <summary>True when the pipeline can import, resolve and execute the operator.</summary>
+    public static bool IsSupported(string domain, string opType) =>
+        ShapeInference.IsSupported(domain, opType) && Reference.ReferenceKernels.IsSupported(domain, opType);
+
+    /// <summary>Operators of the default ONNX domain the pipeline supports, sorted.</summary>
+    public static IReadOnlyList<string> SupportedOperators { get; } =
+        [.. ShapeInference.SupportedOnnxOperators.Where(op => IsSupported("", op)).Order(StringComparer.Ordinal)];
+
     public static LoadedModel Load(string path, IReadOnlyDictionary<string, int[]>? inputShapes = null)
     {
         var graph = OnnxImporter.Load(path);

@@ -87,7 +87,7 @@ public static class GraphResolver
         int opset = graph.Opset;
         foreach (var node in graph.Nodes)
         {
-            if (!ShapeInference.IsSupported(node.Domain, node.OpType) || !ReferenceKernels.IsSupported(node.Domain, node.OpType))
+            if (!ModelPipeline.IsSupported(node.Domain, node.OpType))
                 throw new ModelException($"operator {node.OpType} is not supported") { Node = node, Opset = opset };
 
             var types = new TensorType?[node.Inputs.Count];

@@ -18,6 +18,7 @@ public static partial class ShapeInference
         };
         r["BatchNormalization"] = BatchNormalization;
         r["InstanceNormalization"] = InstanceNormalization;
+        r["LayerNormalization"] = LayerNormalization;
         r["LRN"] = Lrn;
     }
 
@@ -332,6 +333,31 @@ public static partial class ShapeInference
             if (p.Rank != 1 || p.Shape[0] != channels)
                 throw c.Fail($"{c.Op} {(i == 1 ? "scale" : "B")} has shape {Fmt(p.Shape)}, expected [{channels}]");
         }
+        return One(x);
+    }
+
+    /// <summary>LayerNormalization (opset 17): Y has X's shape; Scale and B broadcast over the normalized axes.</summary>
+    private static TensorType?[] LayerNormalization(Ctx c)
+    {
+        c.InputCount(2, 3);
+        var x = c.In(0);
+        c.FloatingPoint(x);
+        long axis = c.Int("axis", -1);
+        if (axis < -x.Rank || axis >= x.Rank)
+            throw c.Fail($"{c.Op} axis {axis} is out of range for rank {x.Rank}");
+        int first = (int)(axis < 0 ? axis + x.Rank : axis);
+        int[] normalized = x.Shape[first..];
+        for (int i = 1; i < 3; i++)
+        {
+            if (c.Node.Input(i).Length == 0)
+                continue;
+            var p = c.In(i);
+            c.SameType(x, p, i == 1 ? "Scale" : "B");
+            if (ShapeMath.Broadcast(normalized, p.Shape) is not { } joined || !ShapeMath.SameShape(joined, normalized))
+                throw c.Fail($"{c.Op} {(i == 1 ? "Scale" : "B")} {Fmt(p.Shape)} does not broadcast to the normalized shape {Fmt(normalized)}");
+        }
+        if (c.Node.Outputs.Skip(1).Any(o => o.Length > 0))
+            throw c.Fail($"{c.Op} Mean and InvStdDev outputs are not supported");
         return One(x);
     }
 

@@ -30,8 +30,10 @@ public static partial class ShapeInference
         foreach (var op in new[] { "Add", "Sub", "Mul", "Div" })
             r[op] = c => Binary(c, compare: false);
         r["Pow"] = Pow;
-        foreach (var op in new[] { "Equal", "Less", "Greater" })
+        foreach (var op in new[] { "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual" })
             r[op] = c => Binary(c, compare: true);
+        foreach (var op in new[] { "And", "Or", "Xor" })
+            r[op] = Logical;
         foreach (var op in new[] { "Min", "Max", "Mean", "Sum" })
             r[op] = Variadic;
         r["Where"] = Where;
@@ -131,6 +133,17 @@ public static partial class ShapeInference
             c.Numeric(a);
         var shape = c.Broadcast(a.Shape, b.Shape);
         return One(T(compare ? DataType.Bool : a.ElementType, shape));
+    }
+
+    /// <summary>And, Or, Xor: bool inputs, broadcast, bool output.</summary>
+    private static TensorType?[] Logical(Ctx c)
+    {
+        c.InputCount(2, 2);
+        var a = c.In(0);
+        var b = c.In(1);
+        if (a.ElementType != DataType.Bool || b.ElementType != DataType.Bool)
+            throw c.Fail($"{c.Op} takes bool inputs, got {a.ElementType.Name()} and {b.ElementType.Name()}");
+        return One(T(DataType.Bool, c.Broadcast(a.Shape, b.Shape)));
     }
 
     private static TensorType?[] Pow(Ctx c)

@@ -23,6 +23,7 @@ public static partial class ShapeInference
         r["Tile"] = Tile;
         r["Range"] = Range;
         r["DepthToSpace"] = DepthToSpace;
+        r["SpaceToDepth"] = SpaceToDepth;
     }
 
     private static TensorType?[] Reshape(Ctx c)
@@ -571,6 +572,22 @@ public static partial class ShapeInference
         return One(T(x.ElementType,
         [
             x.Shape[0], (int)(channels / (b * b)), c.Dim(x.Shape[2] * b, "height"), c.Dim(x.Shape[3] * b, "width"),
+        ]));
+    }
+
+    private static TensorType?[] SpaceToDepth(Ctx c)
+    {
+        c.InputCount(1, 1);
+        var x = c.In(0);
+        c.Rank(x, 4, 4);
+        long b = c.Int("blocksize", 0);
+        if (b < 1 || b > 65536)
+            throw c.Fail($"{c.Op} blocksize must be positive, got {b}");
+        if (x.Shape[2] % b != 0 || x.Shape[3] % b != 0)
+            throw c.Fail($"{c.Op} input {Fmt(x.Shape)} is not divisible by blocksize {b}");
+        return One(T(x.ElementType,
+        [
+            x.Shape[0], c.Dim(x.Shape[1] * b * b, "channels"), (int)(x.Shape[2] / b), (int)(x.Shape[3] / b),
         ]));
     }
 }

@@ -46,7 +46,7 @@ public sealed class OnnxBackendTests(ITestOutputHelper output)
         string modelPath = Path.Combine(dir, "model.onnx");
         var graph = OnnxImporter.Load(modelPath);
 
-        var unsupported = graph.Nodes.Where(n => !ReferenceKernels.IsSupported(n.Domain, n.OpType)).Select(n => n.OpType).Distinct().ToList();
+        var unsupported = graph.Nodes.Where(n => !ModelPipeline.IsSupported(n.Domain, n.OpType)).Select(n => n.OpType).Distinct().ToList();
         if (unsupported.Count > 0)
             Assert.Skip($"operator {string.Join(", ", unsupported)} is not supported");
 

@@ -1,0 +1,62 @@
+using AutoKernel.Build.Compare;
+using AutoKernel.Build.Graph;
+using AutoKernel.Build.Onnx;
+using AutoKernel.Build.Tests.Support;
+
+namespace AutoKernel.Build.Tests.Graph;
+
+/// <summary>Small models through the whole pipeline (shape inference, passes, reference) against ONNX Runtime.</summary>
+public sealed class PipelineVersusOrtTests
+{
+    private static void AssertMatchesOrt(ModelBuilder b)
+    {
+        byte[] bytes = b.ToBytes();
+        var loaded = Graphs.Prepare(b.Build());
+        var inputs = InputGenerator.Create(loaded.Optimized, seed: 9);
+        var expected = OrtRunner.Run(bytes, inputs);
+        var actual = new AutoKernel.Build.Reference.Interpreter(loaded.Optimized).Run(inputs);
+        foreach (var o in loaded.Optimized.Outputs)
+        {
+            Assert.Equal(expected[o.Name].Shape, actual[o.Name].Shape);
+            var r = TensorComparison.Compare(actual[o.Name], expected[o.Name]);
+            Assert.True(r.Passed, $"{o.Name}: {r}");
+        }
+    }
+
+    [Fact]
+    public void Layer_normalization()
+    {
+        var b = new ModelBuilder("ln", 17);
+        string x = b.Input("x", DataType.Float, 2, 5, 8);
+        string scale = b.Initializer("scale", Graphs.RandomFloats(1, 8));
+        string bias = b.Initializer("bias", Graphs.RandomFloats(2, 8));
+        b.Output(b.Node("LayerNormalization", [x, scale, bias], a => a.Int("axis", -1), name: "ln"));
+        AssertMatchesOrt(b);
+    }
+
+    [Fact]
+    public void Space_to_depth_and_back()
+    {
+        var b = new ModelBuilder("s2d", 17);
+        string x = b.Input("x", DataType.Float, 1, 3, 8, 6);
+        string packed = b.Node("SpaceToDepth", [x], a => a.Int("blocksize", 2), name: "s2d");
+        b.Output(packed);
+        b.Output(b.Node("DepthToSpace", [packed], a => a.Int("blocksize", 2).String("mode", "CRD"), name: "d2s"));
+        AssertMatchesOrt(b);
+    }
+
+    [Fact]
+    public void Logical_and_comparison_operators()
+    {
+        var b = new ModelBuilder("logic", 17);
+        string x = b.Input("x", DataType.Float, 4, 6);
+        string y = b.Input("y", DataType.Float, 6);
+        string ge = b.Node("GreaterOrEqual", [x, y], name: "ge");
+        string le = b.Node("LessOrEqual", [x, y], name: "le");
+        string both = b.Node("And", [ge, le], name: "and");
+        string either = b.Node("Or", [ge, b.Node("Not", [le], name: "not")], name: "or");
+        string one = b.Node("Xor", [both, either], name: "xor");
+        b.Output(b.Node("Where", [one, x, y], name: "where"));
+        AssertMatchesOrt(b);
+    }
+}
