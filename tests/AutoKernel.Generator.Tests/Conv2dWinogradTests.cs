@@ -1,0 +1,87 @@
+using System.Reflection;
+using AutoKernel.Generator.Kernels;
+using AutoKernel.Generator.Tests.Support;
+using AutoKernel.Generator.Workloads;
+using AutoKernel.Runtime.Threading;
+
+namespace AutoKernel.Generator.Tests;
+
+public sealed unsafe class Conv2dWinogradTests
+{
+    private static readonly CpuTarget Avx512 = new(512, 2, "test");
+    private static readonly Conv2dWinogradTemplate Template = new();
+
+    private static Conv2dWorkload Conv(int n, int c, int h, int w, int k, int pad) =>
+        new(n, c, h, w, k, 3, 3, 1, 1, pad, pad, pad, pad, 1, 1, 1);
+
+    public static TheoryData<int, int, int, int, int, int, string, bool> Cases() => new()
+    {
+        { 1, 16, 8, 8, 16, 1, "Relu", false },
+        { 1, 3, 7, 13, 20, 1, "", true },
+        { 2, 17, 9, 6, 33, 0, "Clip", false },
+        { 1, 64, 14, 14, 64, 1, "Relu", true },
+        { 1, 8, 5, 5, 8, 2, "Sigmoid", false },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Matches_the_definition_on_both_paths(int n, int c, int h, int w, int k, int pad, string activation, bool residual)
+    {
+        var workload = Conv(n, c, h, w, k, pad);
+        Assert.True(Template.Supports(workload));
+        var epilogue = new Epilogue(true, residual, activation, 0f, activation == "Clip" ? 6f : 0f);
+        var space = Template.CreateSpace(workload, Avx512);
+        var random = new Random(n * 1000 + c * 10 + k);
+        var configs = space.EnumerateValid().Where((_, i) => i % 5 == random.Next(5)).Take(3).ToList();
+        Assert.NotEmpty(configs);
+
+        float[] x = NaiveConv.Random(random, n * c * h * w);
+        float[] weights = NaiveConv.Random(random, k * c * 9);
+        float[] bias = NaiveConv.Random(random, k);
+        float[]? res = residual ? NaiveConv.Random(random, n * k * workload.OutHeight * workload.OutWidth) : null;
+        float[] expected = NaiveConv.Run(workload, epilogue, x, weights, bias, res);
+
+        using var pool = new WorkerPool(2);
+        foreach (var config in configs)
+        {
+            string source = Template.Emit(workload, epilogue, config, Avx512, "T", "Winograd");
+            Assert.Equal(source, Template.Emit(workload, epilogue, config, Avx512, "T", "Winograd"));
+            var kernel = KernelCompiler.Compile(source, "T.Winograd");
+            kernel.Prepare(weights, bias);
+            foreach (bool portable in new[] { false, true })
+            {
+                kernel.GetType().GetField("PortablePathOnly", BindingFlags.Public | BindingFlags.Static)!.SetValue(null, portable);
+                var input = new float[kernel.InputLength];
+                var output = new float[kernel.OutputLength];
+                var residualNative = new float[kernel.OutputLength];
+                kernel.InputToNative(x, input);
+                if (res is not null)
+                    kernel.OutputToNative(res, residualNative);
+                fixed (float* pi = input, po = output, pr = residualNative)
+                    kernel.Run(pi, po, res is null ? null : pr, pool);
+                var actual = new float[expected.Length];
+                kernel.OutputFromNative(output, actual);
+                for (int i = 0; i < expected.Length; i++)
+                    Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-4 + 1e-4 * Math.Abs(expected[i]), $"{config} portable={portable} element {i}: {actual[i]} vs {expected[i]}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Only_3x3_stride1_undilated_convolutions()
+    {
+        Assert.False(Template.Supports(new Conv2dWorkload(1, 8, 8, 8, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1)));
+        Assert.False(Template.Supports(new Conv2dWorkload(1, 8, 8, 8, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1)));
+        Assert.False(Template.Supports(new Conv2dWorkload(1, 8, 8, 8, 8, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1)));
+        Assert.False(Template.Supports(new Conv2dWorkload(1, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2)));
+    }
+
+    [Fact]
+    public void Register_budget_limits_the_space()
+    {
+        var space = Template.CreateSpace(Conv(1, 64, 56, 56, 64, 1), Avx512);
+        Assert.All(space.EnumerateValid(), c => Assert.True(c.Value("tile_t") * c.Value("tile_k") / 16 + c.Value("tile_k") / 16 + 1 <= 32));
+        Assert.Contains(space.EnumerateValid(), c => c.Value("tile_t") == 12 && c.Value("tile_k") == 32);
+        Assert.DoesNotContain(space.EnumerateValid(), c => c.Value("tile_t") == 12 && c.Value("tile_k") == 64);
+    }
+}
