@@ -201,14 +201,14 @@ public sealed class Conv2dNchwcTests
                 }
             }
             double gflops = workload.Flops / seconds / 1e9;
-            Console.WriteLine($"{gflops,7:F1} GFLOPS  {configs[k]}");
+            TestContext.Current.TestOutputHelper?.WriteLine($"{gflops,7:F1} GFLOPS  {configs[k]}");
             if (gflops > best)
             {
                 best = gflops;
                 bestConfig = configs[k].ToString();
             }
         }
-        Console.WriteLine($"best {best:F1} GFLOPS: {bestConfig}");
+        TestContext.Current.TestOutputHelper?.WriteLine($"best {best:F1} GFLOPS: {bestConfig}");
     }
 
     private sealed record Case(Conv2dWorkload Workload, Epilogue Epilogue, Config Config, CpuTarget Target);
@@ -261,6 +261,15 @@ public sealed class Conv2dNchwcTests
             kernel.OutputToNative(residual, nativeRes);
         fixed (float* ip = nativeIn, op = nativeOut, rp = nativeRes)
             kernel.Run(ip, op, residual is null ? null : rp, pool);
+        // Channels padded up to the block stay exactly zero in the native output.
+        int ocBn = (int)kernel.GetType().GetField("OcBn")!.GetValue(null)!;
+        int plane = w.OutHeight * w.OutWidth;
+        for (int i = 0; i < nativeOut.Length; i++)
+        {
+            int channel = i / (plane * ocBn) % ((w.OutChannels + ocBn - 1) / ocBn) * ocBn + i % ocBn;
+            if (channel >= w.OutChannels && nativeOut[i] != 0f)
+                Assert.Fail($"{what}: padded channel {channel} holds {nativeOut[i]}");
+        }
         var actual = new float[outCount];
         kernel.OutputFromNative(nativeOut, actual);
         for (int i = 0; i < outCount; i++)

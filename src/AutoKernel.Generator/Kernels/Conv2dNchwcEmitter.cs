@@ -86,6 +86,19 @@ internal sealed class Conv2dNchwcEmitter
         _description = description;
     }
 
+    /// <summary>
+    /// Padded output channels accumulate exactly 0 (zero weights, bias and residual there), so they
+    /// stay 0 unless the activation maps 0 elsewhere (Sigmoid, Clip with a positive minimum...):
+    /// then the store masks them, so consumers of the blocked layout can rely on zero padding.
+    /// </summary>
+    private bool NeedsMask =>
+        _p.OC % _p.OcBn != 0 && _e.Activation switch
+        {
+            "" or "Relu" or "LeakyRelu" or "Tanh" or "Elu" or "Selu" or "HardSwish" => false,
+            "Clip" => !(_e.Alpha <= 0f && _e.Beta >= 0f),
+            _ => true,
+        };
+
     private static string S(FormattableString f) => FormattableString.Invariant(f);
 
     private CodeWriter L(FormattableString f) => _w.Line(FormattableString.Invariant(f));
@@ -133,7 +146,8 @@ internal sealed class Conv2dNchwcEmitter
         var p = _p;
         L($"public const int IcBn = {p.IcBn}, OcBn = {p.OcBn};");
         L($"private float[] _w = new float[{p.WeightLength}];");
-        L($"private readonly float[] _b = new float[{p.OCB * p.OcBn}];");
+        // Bias (padded to whole oc blocks), then, when needed, an all-ones/zero bit mask that keeps padded channels at 0.
+        L($"private readonly float[] _b = new float[{(NeedsMask ? 2 : 1) * p.OCB * p.OcBn}];");
         _w.Line();
         _w.Line("/// <summary>Runs the portable path even where " + vc + " is accelerated (tests, and machines where it is slow).</summary>");
         _w.Line("public bool ForcePortable { get; set; }");
@@ -157,6 +171,8 @@ internal sealed class Conv2dNchwcEmitter
                 L($"if (bias is null || bias.Length < {p.OC}) throw new ArgumentException(\"expected {p.OC} bias values\", nameof(bias));");
                 L($"Array.Copy(bias, _b, {p.OC});");
             }
+            if (NeedsMask)
+                L($"for (int c = 0; c < {p.OC}; c++) _b[{p.OCB * p.OcBn} + c] = BitConverter.Int32BitsToSingle(-1);");
         });
         _w.Line();
         _w.Line("public void InputToNative(ReadOnlySpan<float> standard, Span<float> native) =>");
@@ -384,6 +400,8 @@ internal sealed class Conv2dNchwcEmitter
                         L($"acc += {vc}.Load(r + {off});");
                     if (_e.Activation.Length > 0)
                         _w.Line("acc = " + EpilogueCode.Vector(_e, "acc", vc) + ";");
+                    if (NeedsMask)
+                        L($"acc = {vc}.BitwiseAnd(acc, {vc}.Load(bOc + {p.OCB * p.OcBn + j * vf}));");
                     L($"{vc}.Store(acc, o + {off});");
                 });
             }
