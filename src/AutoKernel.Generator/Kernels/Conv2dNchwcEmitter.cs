@@ -145,7 +145,7 @@ internal sealed class Conv2dNchwcEmitter
     {
         var p = _p;
         L($"public const int IcBn = {p.IcBn}, OcBn = {p.OcBn};");
-        L($"private float[] _w = new float[{p.WeightLength}];");
+        L($"private readonly float[] _w = new float[{p.WeightLength}];");
         // Bias (padded to whole oc blocks), then, when needed, an all-ones/zero bit mask that keeps padded channels at 0.
         L($"private readonly float[] _b = new float[{(NeedsMask ? 2 : 1) * p.OCB * p.OcBn}];");
         _w.Line();
@@ -158,13 +158,13 @@ internal sealed class Conv2dNchwcEmitter
         _w.Block("public void Prepare(float[] weights, float[]? bias)", () =>
         {
             L($"if (weights is null || weights.Length < {p.OC * p.IC * p.KH * p.KW}) throw new ArgumentException(\"expected {p.OC}x{p.IC}x{p.KH}x{p.KW} OIHW weights\", nameof(weights));");
-            L($"var w = new float[{p.WeightLength}];");
+            _w.Line("var w = _w;");
+            _w.Line("Array.Clear(w, 0, w.Length);");
             L($"for (int o = 0; o < {p.OC}; o++)");
             L($"for (int c = 0; c < {p.IC}; c++)");
             L($"for (int kh = 0; kh < {p.KH}; kh++)");
             L($"for (int kw = 0; kw < {p.KW}; kw++)");
             L($"    w[(o / {p.OcBn}) * {p.WOcb} + (c / {p.IcBn}) * {p.WCb} + kh * {p.WKh} + kw * {p.WKw} + (c % {p.IcBn}) * {p.OcBn} + o % {p.OcBn}] = weights[((o * {p.IC} + c) * {p.KH} + kh) * {p.KW} + kw];");
-            _w.Line("_w = w;");
             _w.Line("Array.Clear(_b, 0, _b.Length);");
             if (_e.Bias)
             {
