@@ -148,6 +148,43 @@ public sealed class Conv2dNchwcTests
         CheckAll(cases, random, threads: 2);
     }
 
+    [Fact]
+    public void Conv1x1_template_supports_only_pointwise_and_has_its_knobs()
+    {
+        var t = new Conv2d1x1Template();
+        Assert.Equal("conv2d_1x1_nchwc", t.Name);
+        Assert.True(t.Supports(Conv(1, 64, 56, 56, 256, 1, 1)));
+        Assert.False(t.Supports(Conv(1, 64, 56, 56, 256, 1, 1, stride: 2)));
+        Assert.False(t.Supports(Conv(1, 64, 56, 56, 256, 3, 3, pad: 1)));
+        Assert.False(t.Supports(Conv(1, 64, 56, 56, 256, 1, 1, pad: 1)));
+        var space = t.CreateSpace(Conv(1, 64, 56, 56, 256, 1, 1), Avx512);
+        Assert.Equal(["tile_ic", "tile_oc", "tile_p", "tile_pt", "parallel"], space.Knobs.Select(k => k.Name));
+        Assert.True(space.EnumerateValid().Count() >= 1000);
+        Assert.All(space.EnumerateValid(), c => Assert.True((c["tile_p"][1] + 1) * (c["tile_oc"][1] / 16) + 1 <= 32));
+    }
+
+    [Fact]
+    public void Conv1x1_sampled_configs_match_the_reference()
+    {
+        var t = new Conv2d1x1Template();
+        var random = new Random(4321);
+        Conv2dWorkload[] shapes =
+        [
+            Conv(1, 17, 7, 13, 33, 1, 1),
+            Conv(2, 64, 14, 14, 64, 1, 1),
+            Conv(1, 3, 5, 5, 20, 1, 1),
+            Conv(1, 32, 1, 1, 10, 1, 1),
+            Conv(2, 24, 9, 11, 48, 1, 1),
+        ];
+        var cases = new List<Case>();
+        foreach (var target in new[] { Avx512, Avx512, Avx512, Avx2, Sse })
+        {
+            foreach (var workload in shapes)
+                cases.Add(new Case(workload, Epilogues[cases.Count % Epilogues.Length], Sample(t.CreateSpace(workload, target), random), target, t));
+        }
+        CheckAll(cases, random, threads: 2);
+    }
+
     /// <summary>
     /// Single-thread speed of sampled schedules on 1x64x56x56 -> 64, 3x3, pad 1. Opt-in
     /// (AUTOKERNEL_PERF=1): it prints GFLOPS and takes a few seconds.
@@ -215,7 +252,7 @@ public sealed class Conv2dNchwcTests
         TestContext.Current.TestOutputHelper?.WriteLine($"best {best:F1} GFLOPS: {bestConfig}");
     }
 
-    private sealed record Case(Conv2dWorkload Workload, Epilogue Epilogue, Config Config, CpuTarget Target);
+    private sealed record Case(Conv2dWorkload Workload, Epilogue Epilogue, Config Config, CpuTarget Target, KernelTemplate? Emitter = null);
 
     private static Config Sample(ConfigSpace space, Random random)
     {
@@ -230,7 +267,7 @@ public sealed class Conv2dNchwcTests
     private static void CheckAll(List<Case> cases, Random random, int threads = 1)
     {
         var kernels = CompileMany(
-            cases.Select((c, i) => Template.Emit(c.Workload, c.Epilogue, c.Config, c.Target, "Gen", "K" + i)),
+            cases.Select((c, i) => (c.Emitter ?? Template).Emit(c.Workload, c.Epilogue, c.Config, c.Target, "Gen", "K" + i)),
             cases.Select((_, i) => "Gen.K" + i));
         using var pool = new WorkerPool(threads);
         for (int i = 0; i < cases.Count; i++)
