@@ -160,6 +160,10 @@ public sealed class Conv2dNchwcTests
         var space = t.CreateSpace(Conv(1, 64, 56, 56, 256, 1, 1), Avx512);
         Assert.Equal(["tile_ic", "tile_oc", "tile_p", "tile_pt", "parallel"], space.Knobs.Select(k => k.Name));
         Assert.True(space.EnumerateValid().Count() >= 1000);
+        var config = space.EnumerateValid().Skip(777).First();
+        var epilogue = new Epilogue(true, false, "Sigmoid", 0, 0);
+        var workload = Conv(1, 64, 56, 56, 250, 1, 1);
+        Assert.Equal(t.Emit(workload, epilogue, config, Avx512, "G", "K"), t.Emit(workload, epilogue, space.Decode(config.Index), Avx512, "G", "K"));
         Assert.All(space.EnumerateValid(), c => Assert.True((c["tile_p"][1] + 1) * (c["tile_oc"][1] / 16) + 1 <= 32));
     }
 
@@ -190,12 +194,17 @@ public sealed class Conv2dNchwcTests
     /// (AUTOKERNEL_PERF=1): it prints GFLOPS and takes a few seconds.
     /// </summary>
     [Fact]
-    public void Perf_resnet_3x3()
+    public void Perf_resnet_3x3() => Perf(Template, Conv(1, 64, 56, 56, 64, 3, 3, pad: 1));
+
+    /// <summary>Opt-in like <see cref="Perf_resnet_3x3"/>: the 1x1 template on a ResNet bottleneck expansion.</summary>
+    [Fact]
+    public void Perf_resnet_1x1() => Perf(new Conv2d1x1Template(), Conv(1, 64, 56, 56, 256, 1, 1));
+
+    private static void Perf(KernelTemplate template, Conv2dWorkload workload)
     {
         if (Environment.GetEnvironmentVariable("AUTOKERNEL_PERF") != "1")
             return;
-        var workload = Conv(1, 64, 56, 56, 64, 3, 3, pad: 1);
-        var space = Template.CreateSpace(workload, Avx512);
+        var space = template.CreateSpace(workload, Avx512);
         var random = new Random(7);
         var configs = new List<Config>
         {
@@ -204,7 +213,7 @@ public sealed class Conv2dNchwcTests
             {
                 "tile_ic" => Enumerable.Range(0, k.Count).Single(i => k[i][1] == 16),
                 "tile_oc" => Enumerable.Range(0, k.Count).Single(i => k[i][1] == 32),
-                "tile_ow" => Enumerable.Range(0, k.Count).Single(i => k[i][1] == 14),
+                "tile_ow" or "tile_p" => Enumerable.Range(0, k.Count).Single(i => k[i][1] == 14),
                 "unroll_kw" => 1,
                 _ => 0,
             }).ToArray()),
@@ -212,9 +221,9 @@ public sealed class Conv2dNchwcTests
         int samples = int.TryParse(Environment.GetEnvironmentVariable("AUTOKERNEL_PERF_SAMPLES"), out int s) ? s : 20;
         while (configs.Count < samples)
             configs.Add(Sample(space, random));
-        var kernels = CompileMany(configs.Select((c, i) => Template.Emit(workload, Epilogue.None, c, Avx512, "Perf", "K" + i)), configs.Select((_, i) => "Perf.K" + i));
+        var kernels = CompileMany(configs.Select((c, i) => template.Emit(workload, Epilogue.None, c, Avx512, "Perf", "K" + i)), configs.Select((_, i) => "Perf.K" + i));
         using var pool = new WorkerPool(1);
-        var weights = RandomArray(random, 64 * 64 * 9);
+        var weights = RandomArray(random, workload.OutChannels * workload.InChannels * workload.KernelHeight * workload.KernelWidth);
         double best = 0;
         string bestConfig = "";
         int bestIndex = 0;
@@ -248,7 +257,7 @@ public sealed class Conv2dNchwcTests
             }
         }
         // The fastest schedule must also be right.
-        Check(new Case(workload, Epilogue.None, configs[bestIndex], Avx512), kernels[bestIndex], random, pool, portable: false);
+        Check(new Case(workload, Epilogue.None, configs[bestIndex], Avx512, template), kernels[bestIndex], random, pool, portable: false);
         TestContext.Current.TestOutputHelper?.WriteLine($"best {best:F1} GFLOPS: {bestConfig}");
     }
 

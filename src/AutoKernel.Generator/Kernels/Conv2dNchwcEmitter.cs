@@ -196,7 +196,7 @@ internal sealed class Conv2dNchwcEmitter
             {
                 _w.Line("State s;");
                 _w.Line("s.In = input; s.Out = output; s.Res = residual; s.W = w; s.B = b;");
-                _w.Line("s.Fast = " + vc + ".IsHardwareAccelerated && !ForcePortable;");
+                _w.Line("s.Fast = " + EmitterShared.Accelerated(vc) + " && !ForcePortable;");
                 L($"pool.For({p.TaskCount}, s, static (st, i) => Work(st, i));");
             });
         });
