@@ -404,6 +404,10 @@ public sealed class Conv2dNchwcTests
             var errors = result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Take(10);
             throw new InvalidOperationException("emitted source does not compile:\n" + string.Join("\n", errors.Select(d => d.ToString() + "\n" + d.Location.SourceTree?.ToString().Substring(0, 400))));
         }
+        // The app compiles the same source with warnings as errors.
+        var warnings = result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Warning).Take(5).ToList();
+        if (warnings.Count > 0)
+            throw new InvalidOperationException("emitted source has warnings:\n" + string.Join("\n", warnings));
         pe.Position = 0;
         var context = new AssemblyLoadContext(null, isCollectible: true);
         Assembly assembly = context.LoadFromStream(pe);
