@@ -58,6 +58,16 @@ public sealed class Conv2dNchwcTests
     }
 
     [Fact]
+    public void Supports_only_ungrouped_convolutions()
+    {
+        Assert.True(Template.Supports(Conv(2, 3, 224, 224, 64, 7, 7, stride: 2, pad: 3)));
+        Assert.False(Template.Supports(new Conv2dWorkload(1, 32, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 32)));
+        Assert.False(Template.Supports(new Conv2dWorkload(1, 32, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2)));
+        Assert.False(Template.Supports(new DenseWorkload(4, 8, 16)));
+        Assert.Throws<ArgumentException>(() => Template.CreateSpace(new DenseWorkload(4, 8, 16), Avx512));
+    }
+
+    [Fact]
     public void Too_many_accumulators_are_invalid()
     {
         var space = Template.CreateSpace(Conv(1, 64, 56, 56, 64, 3, 3, pad: 1), Avx512);
