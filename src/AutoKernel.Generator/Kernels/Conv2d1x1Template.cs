@@ -1,0 +1,314 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using AutoKernel.Generator.Schedules;
+using AutoKernel.Generator.Workloads;
+
+namespace AutoKernel.Generator.Kernels;
+
+/// <summary>
+/// 1x1, stride-1, unpadded convolution as a GEMM over the flattened H*W plane, in the same layouts
+/// as <see cref="Conv2dNchwcTemplate"/> (input NCHW[ic_bn]c, output NCHW[oc_bn]c, weights
+/// [oc/oc_bn][ic/ic_bn][ic_bn][oc_bn]). With no window there are no borders: the register tile
+/// runs along the flattened plane across row ends, and tasks are chunks of that plane.
+/// </summary>
+/// <remarks>
+/// Knobs: tile_ic, tile_oc (as in conv2d_nchwc), tile_p (register block along the plane, a
+/// remainder tile covers the rest), tile_pt (register tiles per parallel task), parallel (0: tasks
+/// are (batch, oc block, plane chunk); 1: tasks are (batch, plane chunk) and loop the oc blocks
+/// inside each register tile, so the input tile stays in L1 across oc blocks; 2: tasks are
+/// (batch, plane chunk) and loop the oc blocks outside the chunk).
+/// </remarks>
+public sealed class Conv2d1x1Template : KernelTemplate
+{
+    public override string Name => "conv2d_1x1_nchwc";
+
+    public override bool Supports(Workload workload) =>
+        workload is Conv2dWorkload c && c.Groups == 1 && c.KernelHeight == 1 && c.KernelWidth == 1
+        && c.StrideHeight == 1 && c.StrideWidth == 1 && c.PadTop == 0 && c.PadLeft == 0 && c.PadBottom == 0 && c.PadRight == 0
+        && c.Batch > 0 && c.InChannels > 0 && c.OutChannels > 0 && c.InHeight > 0 && c.InWidth > 0;
+
+    public override ConfigSpace CreateSpace(Workload workload, CpuTarget target)
+    {
+        var c = Check(workload);
+        int vf = target.VectorFloats;
+        int plane = c.InHeight * c.InWidth;
+        var icCandidates = new SortedSet<int>();
+        for (int d = 1; d <= Math.Min(c.InChannels, 64); d++)
+        {
+            if (c.InChannels % d == 0)
+                icCandidates.Add(d);
+        }
+        int icRounded = (c.InChannels + 3) / 4 * 4;
+        foreach (int v in new[] { 4, 8, 16, 32, 64 })
+        {
+            if (v <= icRounded)
+                icCandidates.Add(v);
+        }
+        var tileIc = new Knob("tile_ic", KnobKind.Split, icCandidates.Select(b => new[] { Blocks(c.InChannels, b), b }));
+        int ocRounded = (c.OutChannels + vf - 1) / vf * vf;
+        var tileOc = new Knob("tile_oc", KnobKind.Split, Enumerable.Range(1, 4).Select(k => k * vf).Where(b => b == vf || b <= ocRounded).Select(b => new[] { Blocks(c.OutChannels, b), b }));
+        var tileP = new Knob("tile_p", KnobKind.Split, Enumerable.Range(1, Math.Min(plane, 32)).Select(t => new[] { Blocks(plane, t), t }));
+        var tilePt = Knob.Choice("tile_pt", KnobKind.Other, 1, 2, 4, 8, 16);
+        var parallel = Knob.Choice("parallel", KnobKind.Other, 0, 1, 2);
+        int registers = Conv2dNchwcTemplate.RegisterFile(target);
+        return new ConfigSpace(
+            Name,
+            [tileIc, tileOc, tileP, tilePt, parallel],
+            [
+                cfg => Conv2dNchwcTemplate.RegistersNeeded(cfg["tile_p"][1], cfg["tile_oc"][1], target) <= registers,
+                // Chunks larger than the plane only repeat the one-chunk schedule.
+                cfg => cfg.Value("tile_pt") == 1 || cfg["tile_p"][1] * cfg.Value("tile_pt") / 2 < plane,
+            ]);
+    }
+
+    public override string Emit(Workload workload, Epilogue epilogue, Config config, CpuTarget target, string ns, string className)
+    {
+        var c = Check(workload);
+        if (config.Space.Template != Name)
+            throw new ArgumentException($"config belongs to template '{config.Space.Template}'", nameof(config));
+        int ocBn = config["tile_oc"][1];
+        if (ocBn % target.VectorFloats != 0)
+            throw new ArgumentException($"oc_bn {ocBn} is not a multiple of {target.VectorFloats}", nameof(config));
+        return new Conv2d1x1Emitter(c, epilogue, target, config["tile_ic"][1], ocBn, config["tile_p"][1], config.Value("tile_pt"), config.Value("parallel"), config.ToString())
+            .Emit(ns, className);
+    }
+
+    private static int Blocks(int extent, int block) => (extent + block - 1) / block;
+
+    private Conv2dWorkload Check(Workload workload) =>
+        Supports(workload) ? (Conv2dWorkload)workload : throw new ArgumentException($"{Name} does not support {workload.Key}", nameof(workload));
+}
+
+/// <summary>Writes the C# class for one conv2d_1x1_nchwc schedule.</summary>
+internal sealed class Conv2d1x1Emitter
+{
+    private readonly Epilogue _e;
+    private readonly CpuTarget _target;
+    private readonly string _description;
+    private readonly CodeWriter _w = new();
+    private readonly int _n, _ic, _h, _wd, _oc, _plane, _icBn, _ocBn, _icb, _ocb, _tile, _chunk, _chunks, _parallel, _rem;
+
+    public Conv2d1x1Emitter(Conv2dWorkload c, Epilogue epilogue, CpuTarget target, int icBn, int ocBn, int tileP, int tilePt, int parallel, string description)
+    {
+        if (icBn < 1 || ocBn < 1 || tileP < 1 || tilePt < 1 || parallel is < 0 or > 2)
+            throw new ArgumentException("invalid schedule");
+        _e = epilogue;
+        _target = target;
+        _description = description;
+        _n = c.Batch; _ic = c.InChannels; _h = c.InHeight; _wd = c.InWidth; _oc = c.OutChannels;
+        _plane = checked(_h * _wd);
+        _icBn = icBn; _ocBn = ocBn; _tile = tileP; _parallel = parallel;
+        _icb = (_ic + icBn - 1) / icBn;
+        _ocb = (_oc + ocBn - 1) / ocBn;
+        _chunk = checked(tileP * tilePt);
+        _chunks = (_plane + _chunk - 1) / _chunk;
+        // Every chunk but the last holds whole tiles; the last ends with plane % tile_p columns.
+        _rem = _plane % tileP;
+    }
+
+    private bool NeedsMask =>
+        _oc % _ocBn != 0 && _e.Activation switch
+        {
+            "" or "Relu" or "LeakyRelu" or "Tanh" or "Elu" or "Selu" or "HardSwish" => false,
+            "Clip" => !(_e.Alpha <= 0f && _e.Beta >= 0f),
+            _ => true,
+        };
+
+    private static string S(FormattableString f) => FormattableString.Invariant(f);
+
+    private void L(FormattableString f) => _w.Line(FormattableString.Invariant(f));
+
+    public string Emit(string ns, string className)
+    {
+        string vc = _target.VectorClass;
+        int inLen = checked(_n * _icb * _icBn * _plane), outLen = checked(_n * _ocb * _ocBn * _plane), wLen = checked(_ocb * _icb * _icBn * _ocBn);
+        int tasks = _parallel == 0 ? checked(_n * _ocb * _chunks) : checked(_n * _chunks);
+        _w.Line("// <auto-generated/> AutoKernel conv2d_1x1_nchwc");
+        _w.Line("#nullable enable");
+        _w.Line("// " + S($"data={_n}x{_ic}x{_h}x{_wd} weight={_oc}x{_ic}x1x1") + " " + _description + " target=" + vc);
+        _w.Block("namespace " + ns, () =>
+        {
+            _w.Line("using System;");
+            _w.Line("using System.Runtime.CompilerServices;");
+            _w.Line("using System.Runtime.Intrinsics;");
+            _w.Line("using AutoKernel.Runtime.Kernels;");
+            _w.Line("using AutoKernel.Runtime.Threading;");
+            _w.Line();
+            _w.Block("public sealed unsafe class " + className + " : ITunedKernel", () =>
+            {
+                L($"public const int IcBn = {_icBn}, OcBn = {_ocBn};");
+                L($"private readonly float[] _w = new float[{wLen}];");
+                L($"private readonly float[] _b = new float[{(NeedsMask ? 2 : 1) * _ocb * _ocBn}];");
+                _w.Line("/// <summary>Runs the portable (Vector128, one pixel at a time) path even where " + vc + " is accelerated.</summary>");
+                _w.Line("public bool ForcePortable { get; set; }");
+                L($"public int InputLength => {inLen};");
+                L($"public int OutputLength => {outLen};");
+                _w.Line();
+                _w.Block("public void Prepare(float[] weights, float[]? bias)", () =>
+                {
+                    L($"if (weights is null || weights.Length < {_oc * _ic}) throw new ArgumentException(\"expected {_oc}x{_ic}x1x1 OIHW weights\", nameof(weights));");
+                    _w.Line("Array.Clear(_w, 0, _w.Length);");
+                    L($"for (int o = 0; o < {_oc}; o++)");
+                    L($"for (int c = 0; c < {_ic}; c++)");
+                    L($"    _w[(o / {_ocBn}) * {_icb * _icBn * _ocBn} + (c / {_icBn}) * {_icBn * _ocBn} + (c % {_icBn}) * {_ocBn} + o % {_ocBn}] = weights[o * {_ic} + c];");
+                    _w.Line("Array.Clear(_b, 0, _b.Length);");
+                    if (_e.Bias)
+                    {
+                        L($"if (bias is null || bias.Length < {_oc}) throw new ArgumentException(\"expected {_oc} bias values\", nameof(bias));");
+                        L($"Array.Copy(bias, _b, {_oc});");
+                    }
+                    if (NeedsMask)
+                        L($"for (int c = 0; c < {_oc}; c++) _b[{_ocb * _ocBn} + c] = BitConverter.Int32BitsToSingle(-1);");
+                });
+                _w.Line();
+                _w.Line("public void InputToNative(ReadOnlySpan<float> standard, Span<float> native) =>");
+                L($"    Layouts.NchwToBlocked(standard, native, {_n}, {_ic}, {_h}, {_wd}, {_icBn});");
+                _w.Line("public void OutputToNative(ReadOnlySpan<float> standard, Span<float> native) =>");
+                L($"    Layouts.NchwToBlocked(standard, native, {_n}, {_oc}, {_h}, {_wd}, {_ocBn});");
+                _w.Line("public void OutputFromNative(ReadOnlySpan<float> native, Span<float> standard) =>");
+                L($"    Layouts.BlockedToNchw(native, standard, {_n}, {_oc}, {_h}, {_wd}, {_ocBn});");
+                _w.Line();
+                _w.Block("private struct State", () =>
+                {
+                    _w.Line("public float* In, Out, Res, W, B;");
+                    _w.Line("public bool Fast;");
+                });
+                _w.Line();
+                _w.Block("public void Run(float* input, float* output, float* residual, WorkerPool pool)", () =>
+                {
+                    if (_e.Residual)
+                        _w.Line("if (residual == null) throw new ArgumentNullException(nameof(residual));");
+                    _w.Block("fixed (float* w = _w, b = _b)", () =>
+                    {
+                        _w.Line("State s;");
+                        _w.Line("s.In = input; s.Out = output; s.Res = residual; s.W = w; s.B = b;");
+                        _w.Line("s.Fast = " + EmitterShared.Accelerated(vc) + " && !ForcePortable;");
+                        L($"pool.For({tasks}, s, static (st, i) => Work(st, i));");
+                    });
+                });
+                _w.Line();
+                EmitWork();
+                EmitChunk("Main", true);
+                EmitChunk("Portable", false);
+                EmitTile("Main", vc, _target.VectorFloats, _tile);
+                if (_rem > 0)
+                    EmitTile("Main", vc, _target.VectorFloats, _rem);
+                EmitTile("Portable", "Vector128", 4, 1);
+            });
+        });
+        return _w.ToString();
+    }
+
+    private void EmitWork()
+    {
+        int outOcb = _plane * _ocBn;
+        _w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+        _w.Block("private static void Work(State s, int task)", () =>
+        {
+            if (_parallel == 0)
+            {
+                L($"int n = task / {_ocb * _chunks}, rest = task % {_ocb * _chunks};");
+                L($"int ocb = rest / {_chunks}, chunk = rest % {_chunks};");
+            }
+            else
+            {
+                L($"int n = task / {_chunks}, chunk = task % {_chunks};");
+            }
+            L($"float* inN = s.In + n * {_icb * _icBn * _plane};");
+            L($"float* outN = s.Out + n * {_ocb * outOcb};");
+            L($"float* resN = s.Res + n * {_ocb * outOcb};");
+            L($"int p0 = chunk * {_chunk}, pEnd = Math.Min(p0 + {_chunk}, {_plane});");
+            switch (_parallel)
+            {
+                case 0:
+                    _w.Line("if (s.Fast) ChunkMain(inN, s.W, s.B, outN, resN, ocb, ocb + 1, p0, pEnd);");
+                    _w.Line("else ChunkPortable(inN, s.W, s.B, outN, resN, ocb, ocb + 1, p0, pEnd);");
+                    break;
+                case 1:
+                    L($"if (s.Fast) ChunkMain(inN, s.W, s.B, outN, resN, 0, {_ocb}, p0, pEnd);");
+                    L($"else ChunkPortable(inN, s.W, s.B, outN, resN, 0, {_ocb}, p0, pEnd);");
+                    break;
+                default:
+                    _w.Block(S($"for (int ocb = 0; ocb < {_ocb}; ocb++)"), () =>
+                    {
+                        _w.Line("if (s.Fast) ChunkMain(inN, s.W, s.B, outN, resN, ocb, ocb + 1, p0, pEnd);");
+                        _w.Line("else ChunkPortable(inN, s.W, s.B, outN, resN, ocb, ocb + 1, p0, pEnd);");
+                    });
+                    break;
+            }
+        });
+    }
+
+    /// <summary>Pixels [p0, pEnd) of oc blocks [ocLo, ocHi): register tiles outside, oc blocks inside (the input tile is reused from L1).</summary>
+    private void EmitChunk(string tag, bool tiles)
+    {
+        int outOcb = _plane * _ocBn, wOcb = _icb * _icBn * _ocBn;
+        _w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+        _w.Block("private static void Chunk" + tag + "(float* inN, float* w, float* b, float* outN, float* resN, int ocLo, int ocHi, int p0, int pEnd)", () =>
+        {
+            string call(int t, string p) => S($"Tile{t}{tag}(inN + {p} * {_icBn}, w + ocb * {wOcb}, b + ocb * {_ocBn}, outN + ocb * {outOcb} + {p} * {_ocBn}, resN + ocb * {outOcb} + {p} * {_ocBn});");
+            int t = tiles ? _tile : 1;
+            _w.Line("int p = p0;");
+            _w.Block(S($"for (; p + {t} <= pEnd; p += {t})"), () =>
+                _w.Block("for (int ocb = ocLo; ocb < ocHi; ocb++)", () => _w.Line(call(t, "p"))));
+            if (tiles && _rem > 0)
+            {
+                _w.Block("if (p < pEnd)", () =>
+                    _w.Block("for (int ocb = ocLo; ocb < ocHi; ocb++)", () => _w.Line(call(_rem, "p"))));
+            }
+        });
+    }
+
+    private void EmitTile(string tag, string vc, int vf, int t)
+    {
+        int v = _ocBn / vf;
+        _w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+        _w.Block(S($"private static void Tile{t}{tag}(float* inP, float* wOc, float* bOc, float* o, float* r)"), () =>
+        {
+            for (int i = 0; i < t; i++)
+                _w.Line(vc + "<float> " + string.Join(", ", Enumerable.Range(0, v).Select(j => S($"a{i}_{j} = {vc}<float>.Zero"))) + ";");
+            _w.Block(S($"for (int cb = 0; cb < {_icb}; cb++)"), () =>
+            {
+                L($"float* ip = inP + cb * {_plane * _icBn};");
+                L($"float* wp = wOc + cb * {_icBn * _ocBn};");
+                _w.Block(S($"for (int ic = 0; ic < {_icBn}; ic++, ip++, wp += {_ocBn})"), () =>
+                {
+                    for (int j = 0; j < v; j++)
+                        L($"{vc}<float> w{j} = {vc}.Load(wp + {j * vf});");
+                    for (int i = 0; i < t; i++)
+                    {
+                        L($"{vc}<float> x{i} = {vc}.Create(ip[{i * _icBn}]);");
+                        for (int j = 0; j < v; j++)
+                            L($"a{i}_{j} = {vc}.FusedMultiplyAdd(x{i}, w{j}, a{i}_{j});");
+                    }
+                });
+            });
+            for (int j = 0; j < v; j++)
+            {
+                if (_e.Bias)
+                    L($"{vc}<float> bias{j} = {vc}.Load(bOc + {j * vf});");
+            }
+            for (int i = 0; i < t; i++)
+            {
+                for (int j = 0; j < v; j++)
+                {
+                    int off = i * _ocBn + j * vf;
+                    _w.Block(S($"// pixel {i}, vector {j}"), () =>
+                    {
+                        L($"{vc}<float> acc = a{i}_{j};");
+                        if (_e.Bias)
+                            L($"acc += bias{j};");
+                        if (_e.Residual)
+                            L($"acc += {vc}.Load(r + {off});");
+                        if (_e.Activation.Length > 0)
+                            _w.Line("acc = " + EpilogueCode.Vector(_e, "acc", vc) + ";");
+                        if (NeedsMask)
+                            L($"acc = {vc}.BitwiseAnd(acc, {vc}.Load(bOc + {_ocb * _ocBn + j * vf}));");
+                        L($"{vc}.Store(acc, o + {off});");
+                    });
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,115 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using AutoKernel.Generator.Schedules;
+using AutoKernel.Generator.Workloads;
+
+namespace AutoKernel.Generator.Kernels;
+
+/// <summary>
+/// Direct convolution in the channel-blocked layout, after TVM's conv2d_NCHWc for x86.
+/// Input NCHW[ic_bn]c, output NCHW[oc_bn]c (channels zero padded to whole blocks), weights packed
+/// by Prepare into [oc/oc_bn][ic/ic_bn][kh][kw][ic_bn][oc_bn]. The micro-kernel keeps
+/// tile_ow x (oc_bn / VF) accumulators in registers, broadcasts one input value per (ic, kw, ow)
+/// and multiply-adds it against oc_bn/VF weight vectors.
+/// </summary>
+/// <remarks>
+/// Knobs: tile_ic ([ic blocks, ic_bn], ic_bn need not divide the channel count: the last block
+/// is zero padded), tile_oc ([oc blocks, oc_bn], oc_bn a multiple of the vector width), tile_ow
+/// ([tiles, width] of the register block along the output row; a remainder tile covers the
+/// rest), tile_oh (output rows per parallel task), unroll_kw (0: kw loop, 1: kw unrolled by the
+/// emitter), order (loop nest around the ic micro-loop: [ic-block, kh, kw], [kh, ic-block, kw]
+/// or [kh, kw, ic-block]) and parallel (what pool.For distributes; see <see cref="ParallelOcRows"/>).
+/// </remarks>
+public sealed class Conv2dNchwcTemplate : KernelTemplate
+{
+    /// <summary>parallel = 0: tasks are (batch, oc block, row block) fused.</summary>
+    public const int ParallelOcRows = 0;
+
+    /// <summary>parallel = 1: tasks are (batch, row block); each loops oc blocks outside its rows (weights stay hot).</summary>
+    public const int ParallelRowsOcOuter = 1;
+
+    /// <summary>parallel = 2: tasks are (batch, row block); each loops oc blocks inside each row (input rows stay hot).</summary>
+    public const int ParallelRowsOcInner = 2;
+
+    /// <summary>Vector registers the micro-kernel may use beyond its accumulators: oc_bn/VF weight vectors and one broadcast.</summary>
+    public static int RegistersNeeded(int tileOw, int ocBn, CpuTarget target) =>
+        tileOw * (ocBn / target.VectorFloats) + ocBn / target.VectorFloats + 1;
+
+    /// <summary>Architectural vector registers: 32 with AVX-512, 16 otherwise.</summary>
+    public static int RegisterFile(CpuTarget target) => target.VectorBits >= 512 ? 32 : 16;
+
+    public override string Name => "conv2d_nchwc";
+
+    public override bool Supports(Workload workload) =>
+        workload is Conv2dWorkload c && c.Groups == 1 && c.OutHeight > 0 && c.OutWidth > 0
+        && c.Batch > 0 && c.InChannels > 0 && c.OutChannels > 0 && c.KernelHeight > 0 && c.KernelWidth > 0
+        && c.StrideHeight > 0 && c.StrideWidth > 0 && c.DilationHeight > 0 && c.DilationWidth > 0;
+
+    public override ConfigSpace CreateSpace(Workload workload, CpuTarget target)
+    {
+        var c = Check(workload);
+        int vf = target.VectorFloats;
+
+        // ic_bn: the divisors of IC up to 64, plus vector-friendly sizes (padding the last block).
+        var icCandidates = new SortedSet<int>();
+        for (int d = 1; d <= Math.Min(c.InChannels, 64); d++)
+        {
+            if (c.InChannels % d == 0)
+                icCandidates.Add(d);
+        }
+        int icRounded = (c.InChannels + 3) / 4 * 4;
+        foreach (int v in new[] { 4, 8, 16, 32, 64 })
+        {
+            if (v <= icRounded)
+                icCandidates.Add(v);
+        }
+        var tileIc = new Knob("tile_ic", KnobKind.Split, icCandidates.Select(b => new[] { Blocks(c.InChannels, b), b }));
+
+        // oc_bn: multiples of the vector width, up to four vectors and no more than the padded OC.
+        int ocRounded = (c.OutChannels + vf - 1) / vf * vf;
+        var ocCandidates = Enumerable.Range(1, 4).Select(k => k * vf).Where(b => b == vf || b <= ocRounded);
+        var tileOc = new Knob("tile_oc", KnobKind.Split, ocCandidates.Select(b => new[] { Blocks(c.OutChannels, b), b }));
+
+        int ow = c.OutWidth;
+        var tileOw = new Knob("tile_ow", KnobKind.Split, Enumerable.Range(1, Math.Min(ow, 32)).Select(t => new[] { Blocks(ow, t), t }));
+
+        var ohCandidates = new[] { 1, 2, 4, 8 }.Where(h => h == 1 || h <= c.OutHeight).ToArray();
+        var tileOh = Knob.Choice("tile_oh", KnobKind.Other, ohCandidates);
+
+        var unrollKw = Knob.Choice("unroll_kw", KnobKind.Annotate, 0, 1);
+        // Loop axes around the ic micro-loop: 0 = ic block, 1 = kh, 2 = kw (outermost first).
+        var order = Knob.Reorder("order", [0, 1, 2], [1, 0, 2], [1, 2, 0]);
+        var parallel = Knob.Choice("parallel", KnobKind.Other, ParallelOcRows, ParallelRowsOcOuter, ParallelRowsOcInner);
+
+        int registers = RegisterFile(target);
+        return new ConfigSpace(
+            Name,
+            [tileIc, tileOc, tileOw, tileOh, unrollKw, order, parallel],
+            [cfg => RegistersNeeded(cfg["tile_ow"][1], cfg["tile_oc"][1], target) <= registers]);
+    }
+
+    public override string Emit(Workload workload, Epilogue epilogue, Config config, CpuTarget target, string ns, string className)
+    {
+        var c = Check(workload);
+        if (config.Space.Template != Name)
+            throw new ArgumentException($"config belongs to template '{config.Space.Template}'", nameof(config));
+        var plan = new Conv2dNchwcPlan(
+            c,
+            icBn: config["tile_ic"][1],
+            ocBn: config["tile_oc"][1],
+            tileOw: config["tile_ow"][1],
+            tileOh: config.Value("tile_oh"),
+            unrollKw: config.Value("unroll_kw") != 0,
+            order: config["order"].ToArray(),
+            parallel: config.Value("parallel"));
+        if (plan.OcBn % target.VectorFloats != 0)
+            throw new ArgumentException($"oc_bn {plan.OcBn} is not a multiple of {target.VectorFloats}", nameof(config));
+        return new Conv2dNchwcEmitter(plan, epilogue, target, config.ToString()).Emit(ns, className);
+    }
+
+    private static int Blocks(int extent, int block) => (extent + block - 1) / block;
+
+    private Conv2dWorkload Check(Workload workload) =>
+        Supports(workload) ? (Conv2dWorkload)workload : throw new ArgumentException($"{Name} does not support {workload.Key}", nameof(workload));
+}

@@ -1,0 +1,426 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Runtime.Loader;
+using AutoKernel.Generator.Kernels;
+using AutoKernel.Generator.Schedules;
+using AutoKernel.Generator.Workloads;
+using AutoKernel.Runtime.Kernels;
+using AutoKernel.Runtime.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace AutoKernel.Generator.Tests;
+
+public sealed class Conv2dNchwcTests
+{
+    private static readonly CpuTarget Avx512 = new(512, 2, "test AVX-512");
+    private static readonly CpuTarget Avx2 = new(256, 2, "test AVX2");
+    private static readonly CpuTarget Sse = new(128, 2, "test SSE");
+    private static readonly Conv2dNchwcTemplate Template = new();
+
+    private static Conv2dWorkload Conv(int n, int ic, int h, int w, int oc, int kh, int kw, int stride = 1, int pad = 0, int dilation = 1) =>
+        new(n, ic, h, w, oc, kh, kw, stride, stride, pad, pad, pad, pad, dilation, dilation, 1);
+
+    /// <summary>Edge shapes: odd widths, channel counts off the vector width, strides, pads, 7x7, dilation, batch, 1x1, asymmetric pads, all-border rows.</summary>
+    private static readonly Conv2dWorkload[] EdgeShapes =
+    [
+        Conv(1, 3, 13, 7, 17, 3, 3, pad: 1),
+        Conv(1, 17, 9, 13, 24, 3, 3, stride: 2, pad: 1),
+        Conv(2, 8, 10, 11, 16, 1, 1),
+        Conv(1, 5, 15, 15, 8, 7, 7, stride: 2, pad: 3),
+        Conv(1, 16, 12, 12, 32, 3, 3, pad: 2, dilation: 2),
+        Conv(1, 24, 7, 7, 20, 3, 3),
+        new Conv2dWorkload(1, 4, 6, 20, 12, 2, 5, 1, 2, 1, 2, 0, 1, 1, 1, 1),
+        Conv(1, 64, 14, 14, 64, 3, 3, pad: 1),
+        Conv(1, 2, 3, 3, 3, 5, 5, pad: 2),
+        Conv(2, 17, 13, 13, 33, 1, 1, stride: 2),
+    ];
+
+    private static readonly Epilogue[] Epilogues =
+    [
+        Epilogue.None,
+        new(true, false, "Relu", 0, 0),
+        new(true, true, "Clip", 0, 6),
+        new(false, true, "LeakyRelu", 0.1f, 0),
+        new(true, false, "Sigmoid", 0, 0),
+    ];
+
+    [Fact]
+    public void Space_has_the_knobs_and_is_large()
+    {
+        var space = Template.CreateSpace(Conv(1, 64, 56, 56, 64, 3, 3, pad: 1), Avx512);
+        Assert.Equal("conv2d_nchwc", space.Template);
+        Assert.Equal(["tile_ic", "tile_oc", "tile_ow", "tile_oh", "unroll_kw", "order", "parallel"], space.Knobs.Select(k => k.Name));
+        Assert.True(space.Size >= 10_000, space.ToString());
+        long valid = space.EnumerateValid().LongCount();
+        Assert.True(valid >= 5_000, $"{valid} valid points");
+        Assert.True(valid < space.Size);
+    }
+
+    [Fact]
+    public void Supports_only_ungrouped_convolutions()
+    {
+        Assert.True(Template.Supports(Conv(2, 3, 224, 224, 64, 7, 7, stride: 2, pad: 3)));
+        Assert.False(Template.Supports(new Conv2dWorkload(1, 32, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 32)));
+        Assert.False(Template.Supports(new Conv2dWorkload(1, 32, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2)));
+        Assert.False(Template.Supports(new DenseWorkload(4, 8, 16)));
+        Assert.Throws<ArgumentException>(() => Template.CreateSpace(new DenseWorkload(4, 8, 16), Avx512));
+    }
+
+    [Fact]
+    public void Too_many_accumulators_are_invalid()
+    {
+        var space = Template.CreateSpace(Conv(1, 64, 56, 56, 64, 3, 3, pad: 1), Avx512);
+        Config With(int oc, int ow) => space.FromChoices(space.Knobs.Select(k => k.Name switch
+        {
+            "tile_oc" => Enumerable.Range(0, k.Count).Single(i => k[i][1] == oc),
+            "tile_ow" => Enumerable.Range(0, k.Count).Single(i => k[i][1] == ow),
+            _ => 0,
+        }).ToArray());
+        Assert.True(space.IsValid(With(16, 30)));   // 30 + 1 + 1 registers
+        Assert.False(space.IsValid(With(16, 31)));
+        Assert.True(space.IsValid(With(32, 14)));   // 28 + 2 + 1
+        Assert.False(space.IsValid(With(32, 15)));
+        Assert.True(space.IsValid(With(64, 6)));    // 24 + 4 + 1
+        Assert.False(space.IsValid(With(64, 7)));
+        var narrow = Template.CreateSpace(Conv(1, 64, 56, 56, 64, 3, 3, pad: 1), Avx2);
+        Assert.All(narrow.EnumerateValid(), c => Assert.True(c["tile_ow"][1] * c["tile_oc"][1] / 8 + c["tile_oc"][1] / 8 + 1 <= 16));
+    }
+
+    [Fact]
+    public void Emit_is_deterministic_and_knobs_change_the_code()
+    {
+        var workload = Conv(1, 17, 9, 13, 24, 3, 3, stride: 2, pad: 1);
+        var space = Template.CreateSpace(workload, Avx512);
+        var epilogue = new Epilogue(true, true, "LeakyRelu", 0.1f, 0);
+        var config = space.EnumerateValid().Skip(123).First();
+        string a = Template.Emit(workload, epilogue, config, Avx512, "Gen", "K");
+        string b = Template.Emit(workload, epilogue, space.Decode(config.Index), Avx512, "Gen", "K");
+        Assert.Equal(a, b);
+        Assert.DoesNotContain("\r", a);
+        // Each knob reaches the source.
+        foreach (var knob in space.Knobs)
+        {
+            int k = space.IndexOf(knob.Name);
+            var choices = config.Choices.ToArray();
+            choices[k] = (choices[k] + 1) % knob.Count;
+            var other = space.FromChoices(choices);
+            if (knob.Name == "unroll_kw" || knob.Name == "tile_oh" || space.IsValid(other))
+                Assert.NotEqual(a, Template.Emit(workload, epilogue, other, Avx512, "Gen", "K"));
+        }
+    }
+
+    [Fact]
+    public void Sampled_configs_match_the_reference_on_edge_shapes()
+    {
+        var random = new Random(1234);
+        var cases = new List<Case>();
+        foreach (var target in new[] { Avx512, Avx512, Avx2, Sse })
+        {
+            foreach (var workload in EdgeShapes)
+            {
+                var space = Template.CreateSpace(workload, target);
+                var config = Sample(space, random);
+                cases.Add(new Case(workload, Epilogues[cases.Count % Epilogues.Length], config, target));
+            }
+        }
+        CheckAll(cases, random);
+    }
+
+    [Fact]
+    public void Every_order_parallel_and_unroll_choice_is_correct()
+    {
+        // A 3x5 kernel with pads, stride 2 in width: enumerate the structural knobs with random tiles.
+        var workload = new Conv2dWorkload(2, 6, 9, 17, 20, 3, 5, 1, 2, 1, 2, 1, 2, 1, 1, 1);
+        var space = Template.CreateSpace(workload, Avx512);
+        var random = new Random(99);
+        var cases = new List<Case>();
+        for (int order = 0; order < 3; order++)
+        {
+            for (int parallel = 0; parallel < 3; parallel++)
+            {
+                for (int unroll = 0; unroll < 2; unroll++)
+                {
+                    Config config;
+                    do
+                    {
+                        var choices = Sample(space, random).Choices.ToArray();
+                        choices[space.IndexOf("order")] = order;
+                        choices[space.IndexOf("parallel")] = parallel;
+                        choices[space.IndexOf("unroll_kw")] = unroll;
+                        config = space.FromChoices(choices);
+                    }
+                    while (!space.IsValid(config));
+                    cases.Add(new Case(workload, Epilogues[cases.Count % Epilogues.Length], config, Avx512));
+                }
+            }
+        }
+        CheckAll(cases, random, threads: 2);
+    }
+
+    [Fact]
+    public void Conv1x1_template_supports_only_pointwise_and_has_its_knobs()
+    {
+        var t = new Conv2d1x1Template();
+        Assert.Equal("conv2d_1x1_nchwc", t.Name);
+        Assert.True(t.Supports(Conv(1, 64, 56, 56, 256, 1, 1)));
+        Assert.False(t.Supports(Conv(1, 64, 56, 56, 256, 1, 1, stride: 2)));
+        Assert.False(t.Supports(Conv(1, 64, 56, 56, 256, 3, 3, pad: 1)));
+        Assert.False(t.Supports(Conv(1, 64, 56, 56, 256, 1, 1, pad: 1)));
+        var space = t.CreateSpace(Conv(1, 64, 56, 56, 256, 1, 1), Avx512);
+        Assert.Equal(["tile_ic", "tile_oc", "tile_p", "tile_pt", "parallel"], space.Knobs.Select(k => k.Name));
+        Assert.True(space.EnumerateValid().Count() >= 1000);
+        var config = space.EnumerateValid().Skip(777).First();
+        var epilogue = new Epilogue(true, false, "Sigmoid", 0, 0);
+        var workload = Conv(1, 64, 56, 56, 250, 1, 1);
+        Assert.Equal(t.Emit(workload, epilogue, config, Avx512, "G", "K"), t.Emit(workload, epilogue, space.Decode(config.Index), Avx512, "G", "K"));
+        Assert.All(space.EnumerateValid(), c => Assert.True((c["tile_p"][1] + 1) * (c["tile_oc"][1] / 16) + 1 <= 32));
+    }
+
+    [Fact]
+    public void Conv1x1_sampled_configs_match_the_reference()
+    {
+        var t = new Conv2d1x1Template();
+        var random = new Random(4321);
+        Conv2dWorkload[] shapes =
+        [
+            Conv(1, 17, 7, 13, 33, 1, 1),
+            Conv(2, 64, 14, 14, 64, 1, 1),
+            Conv(1, 3, 5, 5, 20, 1, 1),
+            Conv(1, 32, 1, 1, 10, 1, 1),
+            Conv(2, 24, 9, 11, 48, 1, 1),
+        ];
+        var cases = new List<Case>();
+        foreach (var target in new[] { Avx512, Avx512, Avx512, Avx2, Sse })
+        {
+            foreach (var workload in shapes)
+                cases.Add(new Case(workload, Epilogues[cases.Count % Epilogues.Length], Sample(t.CreateSpace(workload, target), random), target, t));
+        }
+        CheckAll(cases, random, threads: 2);
+    }
+
+    /// <summary>
+    /// Single-thread speed of sampled schedules on 1x64x56x56 -> 64, 3x3, pad 1. Opt-in
+    /// (AUTOKERNEL_PERF=1): it prints GFLOPS and takes a few seconds.
+    /// </summary>
+    [Fact]
+    public void Perf_resnet_3x3() => Perf(Template, Conv(1, 64, 56, 56, 64, 3, 3, pad: 1));
+
+    /// <summary>Opt-in like <see cref="Perf_resnet_3x3"/>: the 1x1 template on a ResNet bottleneck expansion.</summary>
+    [Fact]
+    public void Perf_resnet_1x1() => Perf(new Conv2d1x1Template(), Conv(1, 64, 56, 56, 256, 1, 1));
+
+    private static void Perf(KernelTemplate template, Conv2dWorkload workload)
+    {
+        if (Environment.GetEnvironmentVariable("AUTOKERNEL_PERF") != "1")
+            return;
+        var space = template.CreateSpace(workload, Avx512);
+        var random = new Random(7);
+        var configs = new List<Config>
+        {
+            // A hand-picked TVM-like schedule, then random ones.
+            space.FromChoices(space.Knobs.Select(k => k.Name switch
+            {
+                "tile_ic" => Enumerable.Range(0, k.Count).Single(i => k[i][1] == 16),
+                "tile_oc" => Enumerable.Range(0, k.Count).Single(i => k[i][1] == 32),
+                "tile_ow" or "tile_p" => Enumerable.Range(0, k.Count).Single(i => k[i][1] == 14),
+                "unroll_kw" => 1,
+                _ => 0,
+            }).ToArray()),
+        };
+        int samples = int.TryParse(Environment.GetEnvironmentVariable("AUTOKERNEL_PERF_SAMPLES"), out int s) ? s : 20;
+        while (configs.Count < samples)
+            configs.Add(Sample(space, random));
+        var kernels = CompileMany(configs.Select((c, i) => template.Emit(workload, Epilogue.None, c, Avx512, "Perf", "K" + i)), configs.Select((_, i) => "Perf.K" + i));
+        using var pool = new WorkerPool(1);
+        var weights = RandomArray(random, workload.OutChannels * workload.InChannels * workload.KernelHeight * workload.KernelWidth);
+        double best = 0;
+        string bestConfig = "";
+        int bestIndex = 0;
+        for (int k = 0; k < kernels.Count; k++)
+        {
+            var kernel = kernels[k];
+            kernel.Prepare(weights, null);
+            var input = RandomArray(random, kernel.InputLength);
+            var output = new float[kernel.OutputLength];
+            double seconds = double.MaxValue;
+            unsafe
+            {
+                fixed (float* ip = input, op = output)
+                {
+                    kernel.Run(ip, op, null, pool);
+                    for (int rep = 0; rep < 5; rep++)
+                    {
+                        var sw = Stopwatch.StartNew();
+                        kernel.Run(ip, op, null, pool);
+                        seconds = Math.Min(seconds, sw.Elapsed.TotalSeconds);
+                    }
+                }
+            }
+            double gflops = workload.Flops / seconds / 1e9;
+            TestContext.Current.TestOutputHelper?.WriteLine($"{gflops,7:F1} GFLOPS  {configs[k]}");
+            if (gflops > best)
+            {
+                best = gflops;
+                bestConfig = configs[k].ToString();
+                bestIndex = k;
+            }
+        }
+        // The fastest schedule must also be right.
+        Check(new Case(workload, Epilogue.None, configs[bestIndex], Avx512, template), kernels[bestIndex], random, pool, portable: false);
+        TestContext.Current.TestOutputHelper?.WriteLine($"best {best:F1} GFLOPS: {bestConfig}");
+    }
+
+    private sealed record Case(Conv2dWorkload Workload, Epilogue Epilogue, Config Config, CpuTarget Target, KernelTemplate? Emitter = null);
+
+    private static Config Sample(ConfigSpace space, Random random)
+    {
+        while (true)
+        {
+            var config = space.Decode((long)(random.NextDouble() * space.Size));
+            if (space.IsValid(config))
+                return config;
+        }
+    }
+
+    private static void CheckAll(List<Case> cases, Random random, int threads = 1)
+    {
+        var kernels = CompileMany(
+            cases.Select((c, i) => (c.Emitter ?? Template).Emit(c.Workload, c.Epilogue, c.Config, c.Target, "Gen", "K" + i)),
+            cases.Select((_, i) => "Gen.K" + i));
+        using var pool = new WorkerPool(threads);
+        for (int i = 0; i < cases.Count; i++)
+        {
+            // Main path (the target's vector class, accelerated on the test machine for 128/256/512)
+            // and the portable path, forced through the emitted ForcePortable property.
+            Check(cases[i], kernels[i], random, pool, portable: false);
+            Check(cases[i], kernels[i], random, pool, portable: true);
+        }
+    }
+
+    private static unsafe void Check(Case c, ITunedKernel kernel, Random random, WorkerPool pool, bool portable)
+    {
+        var w = c.Workload;
+        var e = c.Epilogue;
+        string what = $"{w.Shape} {e} {c.Config} {c.Target.VectorClass} portable={portable}";
+        kernel.GetType().GetProperty("ForcePortable")!.SetValue(kernel, portable);
+        var input = RandomArray(random, w.Batch * w.InChannels * w.InHeight * w.InWidth);
+        var weights = RandomArray(random, w.OutChannels * w.InChannels * w.KernelHeight * w.KernelWidth);
+        var bias = e.Bias ? RandomArray(random, w.OutChannels) : null;
+        int outCount = w.Batch * w.OutChannels * w.OutHeight * w.OutWidth;
+        var residual = e.Residual ? RandomArray(random, outCount) : null;
+        var expected = Reference(w, e, input, weights, bias, residual);
+
+        kernel.Prepare(weights, bias);
+        var nativeIn = new float[kernel.InputLength];
+        kernel.InputToNative(input, nativeIn);
+        var nativeOut = new float[kernel.OutputLength];
+        Array.Fill(nativeOut, float.NaN);
+        var nativeRes = new float[kernel.OutputLength];
+        if (residual is not null)
+            kernel.OutputToNative(residual, nativeRes);
+        fixed (float* ip = nativeIn, op = nativeOut, rp = nativeRes)
+            kernel.Run(ip, op, residual is null ? null : rp, pool);
+        // Channels padded up to the block stay exactly zero in the native output.
+        int ocBn = (int)kernel.GetType().GetField("OcBn")!.GetValue(null)!;
+        int plane = w.OutHeight * w.OutWidth;
+        for (int i = 0; i < nativeOut.Length; i++)
+        {
+            int channel = i / (plane * ocBn) % ((w.OutChannels + ocBn - 1) / ocBn) * ocBn + i % ocBn;
+            if (channel >= w.OutChannels && nativeOut[i] != 0f)
+                Assert.Fail($"{what}: padded channel {channel} holds {nativeOut[i]}");
+        }
+        var actual = new float[outCount];
+        kernel.OutputFromNative(nativeOut, actual);
+        for (int i = 0; i < outCount; i++)
+        {
+            float tol = 1e-4f + 1e-4f * Math.Abs(expected[i]);
+            if (!(Math.Abs(actual[i] - expected[i]) <= tol))
+                Assert.Fail($"{what}: element {i} is {actual[i]}, expected {expected[i]}");
+        }
+    }
+
+    /// <summary>Naive direct convolution (double accumulation) + bias + residual + activation.</summary>
+    private static float[] Reference(Conv2dWorkload w, Epilogue e, float[] x, float[] k, float[]? bias, float[]? residual)
+    {
+        int oh = w.OutHeight, ow = w.OutWidth;
+        var y = new float[w.Batch * w.OutChannels * oh * ow];
+        for (int n = 0; n < w.Batch; n++)
+        for (int o = 0; o < w.OutChannels; o++)
+        for (int r = 0; r < oh; r++)
+        for (int col = 0; col < ow; col++)
+        {
+            double sum = 0;
+            for (int ci = 0; ci < w.InChannels; ci++)
+            for (int kh = 0; kh < w.KernelHeight; kh++)
+            {
+                int ih = r * w.StrideHeight - w.PadTop + kh * w.DilationHeight;
+                if (ih < 0 || ih >= w.InHeight)
+                    continue;
+                for (int kw = 0; kw < w.KernelWidth; kw++)
+                {
+                    int iw = col * w.StrideWidth - w.PadLeft + kw * w.DilationWidth;
+                    if (iw < 0 || iw >= w.InWidth)
+                        continue;
+                    sum += (double)x[((n * w.InChannels + ci) * w.InHeight + ih) * w.InWidth + iw] * k[((o * w.InChannels + ci) * w.KernelHeight + kh) * w.KernelWidth + kw];
+                }
+            }
+            int idx = ((n * w.OutChannels + o) * oh + r) * ow + col;
+            if (bias is not null)
+                sum += bias[o];
+            if (residual is not null)
+                sum += residual[idx];
+            float v = (float)sum;
+            y[idx] = e.Activation switch
+            {
+                "" => v,
+                "Relu" => Math.Max(v, 0f),
+                "Clip" => Math.Min(Math.Max(v, e.Alpha), e.Beta),
+                "LeakyRelu" => v >= 0 ? v : v * e.Alpha,
+                "Sigmoid" => 1f / (1f + MathF.Exp(-v)),
+                _ => throw new NotSupportedException(e.Activation),
+            };
+        }
+        return y;
+    }
+
+    private static float[] RandomArray(Random random, int length)
+    {
+        var a = new float[length];
+        for (int i = 0; i < a.Length; i++)
+            a[i] = (float)(random.NextDouble() * 2 - 1);
+        return a;
+    }
+
+    private static readonly MetadataReference[] s_references =
+    [
+        .. ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator).Select(p => MetadataReference.CreateFromFile(p)),
+        MetadataReference.CreateFromFile(typeof(ITunedKernel).Assembly.Location),
+    ];
+
+    /// <summary>Compiles several emitted kernels in one compilation (one syntax tree each), which is much faster than one compilation per kernel.</summary>
+    private static List<ITunedKernel> CompileMany(IEnumerable<string> sources, IEnumerable<string> typeNames)
+    {
+        var parse = new CSharpParseOptions(LanguageVersion.Latest);
+        var compilation = CSharpCompilation.Create(
+            "kernels_" + Guid.NewGuid().ToString("N"),
+            sources.Select(s => CSharpSyntaxTree.ParseText(s, parse)),
+            s_references,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release, allowUnsafe: true));
+        using var pe = new MemoryStream();
+        var result = compilation.Emit(pe);
+        if (!result.Success)
+        {
+            var errors = result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Take(10);
+            throw new InvalidOperationException("emitted source does not compile:\n" + string.Join("\n", errors.Select(d => d.ToString() + "\n" + d.Location.SourceTree?.ToString().Substring(0, 400))));
+        }
+        // The app compiles the same source with warnings as errors.
+        var warnings = result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Warning).Take(5).ToList();
+        if (warnings.Count > 0)
+            throw new InvalidOperationException("emitted source has warnings:\n" + string.Join("\n", warnings));
+        pe.Position = 0;
+        var context = new AssemblyLoadContext(null, isCollectible: true);
+        Assembly assembly = context.LoadFromStream(pe);
+        return typeNames.Select(t => (ITunedKernel)Activator.CreateInstance(assembly.GetType(t, throwOnError: true)!)!).ToList();
+    }
+}
