@@ -84,16 +84,17 @@ public sealed class DenseTemplateTests
     [Fact]
     public void Sampled_configs_match_the_naive_loops()
     {
-        var cases = Sample(perShape: 9, seed: 1234);
+        var cases = Sample(perShape: 6, seed: 1234);
         KernelBatch.Compile(cases);
         var rng = new Random(99);
-        using var two = new WorkerPool(2);
-        using var three = new WorkerPool(3);
+        // Mostly one thread (fast on a busy 2-core machine); every 4th case on 2 or 3 threads for the chunking.
+        using var two = new WorkerPool(2, spinIterations: 20);
+        using var three = new WorkerPool(3, spinIterations: 20);
         var one = new WorkerPool(1);
         int i = 0;
         foreach (var c in cases)
         {
-            var pool = (i++ % 3) switch { 0 => one, 1 => two, _ => three };
+            var pool = (i++ % 8) switch { 3 => two, 7 => three, _ => one };
             Check(c, rng, pool);
         }
     }
@@ -101,10 +102,10 @@ public sealed class DenseTemplateTests
     [Fact]
     public void Portable_path_matches_the_naive_loops()
     {
-        var cases = Sample(perShape: 2, seed: 777);
+        var cases = Sample(perShape: 1, seed: 777);
         KernelBatch.Compile(cases);
         var rng = new Random(5);
-        using var pool = new WorkerPool(2);
+        var pool = new WorkerPool(1);
         foreach (var c in cases)
         {
             c.SetPortable(true);
@@ -113,17 +114,17 @@ public sealed class DenseTemplateTests
     }
 
     [Fact]
-    public void Every_fifth_valid_config_of_a_small_shape_is_correct()
+    public void Every_eighth_valid_config_of_a_small_shape_is_correct()
     {
         var template = new DenseTemplate();
         var d = new DenseWorkload(3, 17, 37);
         var space = template.CreateSpace(d, Avx512);
-        var valid = space.EnumerateValid().Where((_, i) => i % 5 == 0).ToList();
+        var valid = space.EnumerateValid().Where((_, i) => i % 8 == 0).ToList();
         var e = new Epilogue(true, true, "Relu", 0, 0);
         var cases = valid.Select((cfg, i) => new KernelCase(d, e, cfg, Avx512, $"All{i}", template.Emit(d, e, cfg, Avx512, KernelBatch.Namespace, $"All{i}"))).ToList();
         KernelBatch.Compile(cases);
         var rng = new Random(3);
-        using var pool = new WorkerPool(2);
+        using var pool = new WorkerPool(2, spinIterations: 20);
         foreach (var c in cases)
             Check(c, rng, pool);
     }
