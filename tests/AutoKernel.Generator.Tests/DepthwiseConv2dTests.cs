@@ -112,6 +112,29 @@ public sealed class DepthwiseConv2dTests
     }
 
     [Fact]
+    public void Unrolled_kw_taps_with_strides_dilations_and_asymmetric_padding()
+    {
+        var template = new DepthwiseConv2dTemplate();
+        var cases = new List<KernelCase>();
+        foreach (var d in new[] { Shapes[1], Shapes[2], Shapes[4], Shapes[6], Shapes[8] })
+        {
+            var space = template.CreateSpace(d, Avx512);
+            foreach (var cfg in space.EnumerateValid().Where(c => c.Value("unroll_kw") == 1 && c.Value("cb") == 16 && c.Value("tile_ow") is 2 or 3 or 8))
+            {
+                var e = KernelBatch.Epilogues[cases.Count % KernelBatch.Epilogues.Length];
+                string name = $"DwU{cases.Count}";
+                cases.Add(new KernelCase(d, e, cfg, Avx512, name, template.Emit(d, e, cfg, Avx512, KernelBatch.Namespace, name)));
+            }
+        }
+        Assert.True(cases.Count >= 10);
+        KernelBatch.Compile(cases);
+        var rng = new Random(21);
+        var pool = new WorkerPool(1);
+        foreach (var c in cases)
+            Check(c, rng, pool);
+    }
+
+    [Fact]
     public void Portable_path_matches_the_naive_loops()
     {
         var cases = Sample(perShape: 1, seed: 8);
@@ -134,7 +157,10 @@ public sealed class DepthwiseConv2dTests
         var e = new Epilogue(true, false, "Clip", 0, 6);
         foreach (var cfg in space.EnumerateValid())
             Assert.Equal(template.Emit(d, e, cfg, Avx512, "Ns", "K"), template.Emit(d, e, space.Decode(cfg.Index), Avx512, "Ns", "K"));
-        Assert.All(space.EnumerateValid(), c => Assert.True(c.Value("tile_ow") * (c.Value("cb") / 16) + c.Value("cb") / 16 + 1 <= 32));
+        Assert.All(space.EnumerateValid(), c => Assert.True((c.Value("tile_ow") + (c.Value("unroll_kw") == 1 ? 3 : 1)) * (c.Value("cb") / 16) + 1 <= 32));
+        var avx2 = template.CreateSpace(d, Avx2).EnumerateValid().ToList(); // 16 registers
+        Assert.Contains(avx2, c => c.Value("tile_ow") == 6 && c.Value("cb") == 16 && c.Value("unroll_kw") == 0);
+        Assert.DoesNotContain(avx2, c => c.Value("tile_ow") == 6 && c.Value("cb") == 16 && c.Value("unroll_kw") == 1);
         var narrow = template.CreateSpace(Dw(1, 16, 3, 3, 3, 1, 1), Avx512);
         var bad = Enumerable.Range(0, (int)narrow.Size).Select(i => narrow.Decode(i)).First(c => !narrow.IsValid(c));
         Assert.Throws<ArgumentException>(() => template.Emit(Dw(1, 16, 3, 3, 3, 1, 1), e, bad, Avx512, "Ns", "K"));

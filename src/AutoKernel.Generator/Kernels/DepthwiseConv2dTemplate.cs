@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using AutoKernel.Generator.Schedules;
 using AutoKernel.Generator.Workloads;
 using static System.FormattableString;
@@ -13,7 +14,8 @@ namespace AutoKernel.Generator.Kernels;
 /// </summary>
 /// <remarks>
 /// Knobs: cb (channel block: VF or 2VF), tile_ow (output pixels per register block), unroll_kw
-/// (1: kw loop unrolled by the emitter), parallel (0: items are (batch, channel block), 1: items
+/// (1: kw loop unrolled by the emitter, all kw weights held in registers and each input column
+/// loaded once for every tap that reads it), parallel (0: items are (batch, channel block), 1: items
 /// are (batch, channel block, output row)).
 /// </remarks>
 public sealed class DepthwiseConv2dTemplate : KernelTemplate
@@ -42,7 +44,8 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
         {
             x => x.Value("cb") / vf <= channelVectors,
             x => x.Value("tile_ow") <= ow,
-            x => x.Value("tile_ow") * (x.Value("cb") / vf) + x.Value("cb") / vf + 1 <= regs,
+            // accumulators + weights (all kw taps when unrolled) + one input vector
+            x => (x.Value("tile_ow") + (x.Value("unroll_kw") == 1 ? c.KernelWidth : 1)) * (x.Value("cb") / vf) + 1 <= regs,
         };
         return new ConfigSpace(Name, knobs, constraints);
     }
@@ -170,7 +173,7 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
                 w.Line();
                 EmitPixel(w, epilogue, V, vf, nvec);
                 if (interiorTiles > 0)
-                    EmitTile(w, epilogue, V, vf, nvec, tow, KW, unrollKw);
+                    EmitTile(w, epilogue, V, vf, nvec, tow, KW, SW, DW, unrollKw);
                 EmitPortable(w, epilogue);
             });
         });
@@ -216,7 +219,7 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
     }
 
     /// <summary>tile_ow interior pixels × cb/VF vectors of accumulators, no bounds checks.</summary>
-    private static void EmitTile(CodeWriter w, Epilogue e, string V, int vf, int nvec, int tow, int kw, bool unrollKw)
+    private static void EmitTile(CodeWriter w, Epilogue e, string V, int vf, int nvec, int tow, int kw, int sw, int dw, bool unrollKw)
     {
         w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
         w.Block("private static void Tile(float* xin, float* yo, float* ro, float* wk, float* bk, int ih0, int khLo, int khHi, int ow0)", () =>
@@ -241,8 +244,32 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
                 }
                 if (unrollKw)
                 {
+                    // All kw weights in registers; each distinct input column (t * SW + k * DW) is
+                    // loaded once and feeds every (t, k) tap that reads it (stride 1: tile_ow + KW - 1
+                    // loads per vector instead of tile_ow * KW).
                     for (int k = 0; k < kw; k++)
-                        w.Block("", () => Tap(k.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                        for (int v = 0; v < nvec; v++)
+                            w.Line(Invariant($"var w{k}_{v} = {V}.Load(wrow + {k * vf * nvec + v * vf});"));
+                    var taps = new SortedDictionary<int, List<(int T, int K)>>();
+                    for (int t = 0; t < tow; t++)
+                    {
+                        for (int k = 0; k < kw; k++)
+                        {
+                            int col = t * sw + k * dw;
+                            if (!taps.TryGetValue(col, out var list))
+                                taps[col] = list = new List<(int, int)>();
+                            list.Add((t, k));
+                        }
+                    }
+                    foreach (var pair in taps)
+                    {
+                        for (int v = 0; v < nvec; v++)
+                        {
+                            w.Line(Invariant($"var x{pair.Key}_{v} = {V}.Load(xrow + {pair.Key * vf * nvec + v * vf});"));
+                            foreach (var (t, k) in pair.Value)
+                                w.Line(Invariant($"a{t}_{v} = {V}.FusedMultiplyAdd(x{pair.Key}_{v}, w{k}_{v}, a{t}_{v});"));
+                        }
+                    }
                 }
                 else
                 {
