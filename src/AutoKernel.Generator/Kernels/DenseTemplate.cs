@@ -42,7 +42,7 @@ public sealed class DenseTemplate : KernelTemplate
         tileK.Add(d.K);
         var knobs = new[]
         {
-            Knob.Choice("tile_n", KnobKind.Split, vf, 2 * vf, 3 * vf, 4 * vf),
+            Knob.Choice("tile_n", KnobKind.Split, vf, 2 * vf, 3 * vf, 4 * vf, 6 * vf, 8 * vf),
             Knob.Choice("tile_m", KnobKind.Split, 1, 2, 3, 4, 5, 6, 7, 8),
             Knob.Choice("tile_k", KnobKind.Split, tileK.ToArray()),
             Knob.Choice("unroll_k", KnobKind.Annotate, 1, 2, 4),
@@ -191,20 +191,18 @@ public sealed class DenseTemplate : KernelTemplate
                                     Call(tm, lastPanel);
                                 else
                                 {
-                                    w.Line(Invariant($"if (mb == MBlocks - 1) ")); // remainder rows
-                                    w.Line("{"); Call(mRem, lastPanel); w.Line("}");
-                                    w.Line("else");
-                                    w.Line("{"); Call(tm, lastPanel); w.Line("}");
+                                    w.Block("if (mb == MBlocks - 1)", () => Call(mRem, lastPanel)); // remainder rows
+                                    w.Block("else", () => Call(tm, lastPanel));
                                 }
                             }
                             if (lastPanelFull)
                                 ByRows(false);
+                            else if (nPanels == 1)
+                                ByRows(true);
                             else
                             {
-                                w.Line("if (p == NPanels - 1)");
-                                w.Line("{"); ByRows(true); w.Line("}");
-                                w.Line("else");
-                                w.Line("{"); ByRows(false); w.Line("}");
+                                w.Block("if (p == NPanels - 1)", () => ByRows(true));
+                                w.Block("else", () => ByRows(false));
                             }
                         }));
                     });
@@ -214,7 +212,8 @@ public sealed class DenseTemplate : KernelTemplate
                 var rowVariants = mRem == 0 ? new[] { tm } : new[] { tm, mRem };
                 for (int v = 0; v < rowVariants.Length; v++)
                 {
-                    EmitTile(w, epilogue, V, vf, rowVariants[v], nv, nv * vf, unroll, kBlocks, "F");
+                    if (lastPanelFull || nPanels > 1)
+                        EmitTile(w, epilogue, V, vf, rowVariants[v], nv, nv * vf, unroll, kBlocks, "F");
                     if (!lastPanelFull)
                         EmitTile(w, epilogue, V, vf, rowVariants[v], nvLast, lastLanes, unroll, kBlocks, "L", emitHelpers: v == 0);
                 }
@@ -265,7 +264,7 @@ public sealed class DenseTemplate : KernelTemplate
                 w.Block(Invariant($"for (; k + {unroll} <= k1; k += {unroll}, wk += {unroll} * TN)"), () =>
                 {
                     for (int u = 0; u < unroll; u++)
-                        w.Block("", () => Step(u));
+                        w.Block(Invariant($"// k + {u}"), () => Step(u));
                 });
             }
             w.Block("for (; k < k1; k++, wk += TN)", () => Step(0));
