@@ -1,0 +1,115 @@
+using System.Reflection;
+using System.Runtime.Loader;
+using AutoKernel.Generator.Kernels;
+using AutoKernel.Generator.Schedules;
+using AutoKernel.Generator.Workloads;
+using AutoKernel.Runtime.Kernels;
+using AutoKernel.Runtime.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace AutoKernel.Generator.Tests.Support;
+
+/// <summary>One emitted kernel of a batch: what it was emitted from, and (after compiling) its type.</summary>
+public sealed record KernelCase(Workload Workload, Epilogue Epilogue, Config Config, CpuTarget Target, string ClassName, string Source)
+{
+    public Type? Type { get; set; }
+
+    public ITunedKernel Create() => (ITunedKernel)Activator.CreateInstance(Type!)!;
+
+    /// <summary>Sets the emitted class's ForcePortable switch.</summary>
+    public void SetPortable(bool value) => Type!.GetProperty("ForcePortable", BindingFlags.Public | BindingFlags.Static)!.SetValue(null, value);
+
+    public override string ToString() => $"{Workload.Shape} {Target.VectorClass} [{Config}] bias={Epilogue.Bias} res={Epilogue.Residual} act={Epilogue.Activation}";
+}
+
+/// <summary>Compiles many emitted kernels in one Roslyn compilation (one per kernel is too slow for sampled tests).</summary>
+public static class KernelBatch
+{
+    public const string Namespace = "AutoKernel.Tests.Emitted";
+
+    private static readonly MetadataReference[] s_references =
+    [
+        .. ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator).Select(p => MetadataReference.CreateFromFile(p)),
+        MetadataReference.CreateFromFile(typeof(ITunedKernel).Assembly.Location),
+    ];
+
+    public static void Compile(IReadOnlyList<KernelCase> cases)
+    {
+        var parse = new CSharpParseOptions(LanguageVersion.Latest);
+        var compilation = CSharpCompilation.Create(
+            "kernels_" + Guid.NewGuid().ToString("N"),
+            cases.Select(c => CSharpSyntaxTree.ParseText(c.Source, parse)),
+            s_references,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release, allowUnsafe: true));
+        using var pe = new MemoryStream();
+        var result = compilation.Emit(pe);
+        if (!result.Success)
+        {
+            var errors = result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Take(10).ToList();
+            var first = errors.Count > 0 ? errors[0].Location.SourceTree?.ToString() : null;
+            throw new InvalidOperationException("emitted source does not compile:\n" + string.Join("\n", errors) + "\n" + first);
+        }
+        pe.Position = 0;
+        var context = new AssemblyLoadContext(null, isCollectible: true);
+        Assembly assembly = context.LoadFromStream(pe);
+        foreach (var c in cases)
+            c.Type = assembly.GetType(Namespace + "." + c.ClassName, throwOnError: true);
+    }
+
+    public static readonly Epilogue[] Epilogues =
+    [
+        Epilogue.None,
+        new(true, false, "Relu", 0, 0),
+        new(true, true, "Clip", 0, 6),
+        new(false, true, "Sigmoid", 0, 0),
+        new(true, true, "", 0, 0),
+        new(true, false, "Sigmoid", 0, 0),
+    ];
+
+    public static float ApplyActivation(Epilogue e, float v) => e.Activation switch
+    {
+        "" => v,
+        "Relu" => MathF.Max(v, 0f),
+        "Clip" => MathF.Min(MathF.Max(v, e.Alpha), e.Beta),
+        "Sigmoid" => 1f / (1f + MathF.Exp(-v)),
+        _ => throw new NotSupportedException(e.Activation),
+    };
+
+    public static float[] RandomArray(Random rng, int n)
+    {
+        var a = new float[n];
+        for (int i = 0; i < n; i++)
+            a[i] = (float)(rng.NextDouble() * 2 - 1);
+        return a;
+    }
+
+    /// <summary>Runs a kernel on standard-layout data, converting through its native layouts.</summary>
+    public static unsafe float[] Run(ITunedKernel kernel, float[] input, float[] weights, float[]? bias, float[]? residual, int outputLength, WorkerPool pool)
+    {
+        kernel.Prepare(weights, bias);
+        var xin = new float[kernel.InputLength];
+        kernel.InputToNative(input, xin);
+        var yout = new float[kernel.OutputLength];
+        Array.Fill(yout, float.NaN);
+        var rn = new float[kernel.OutputLength];
+        if (residual is not null)
+            kernel.OutputToNative(residual, rn);
+        fixed (float* px = xin, py = yout, pr = rn)
+            kernel.Run(px, py, residual is null ? null : pr, pool);
+        var result = new float[outputLength];
+        kernel.OutputFromNative(yout, result);
+        return result;
+    }
+
+    public static void AssertClose(float[] expected, float[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            float e = expected[i], a = actual[i];
+            if (!(MathF.Abs(e - a) <= 1e-4f + 1e-4f * MathF.Abs(e)))
+                Assert.Fail($"{what}: element {i}: expected {e}, got {a}");
+        }
+    }
+}
