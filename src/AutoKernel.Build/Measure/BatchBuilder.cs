@@ -33,7 +33,7 @@ public sealed class BuildResult : IDisposable
     /// <summary>Per candidate: null, or its compile error text.</summary>
     public IReadOnlyList<string?> Errors { get; }
 
-    /// <summary>Roslyn emits run (1 for a clean batch, 2 when some candidates had errors).</summary>
+    /// <summary>Roslyn emits run: 1 for a batch without semantic errors (syntax errors are caught at parse time), 2 with some.</summary>
     public int Compilations { get; }
 
     /// <summary>Wall time of the whole build.</summary>
@@ -99,11 +99,21 @@ public sealed class BatchBuilder
         Parallel.For(0, batch.Count, i =>
             trees[i] = CSharpSyntaxTree.ParseText(batch[i].Source, s_parseOptions, path: $"candidate{i}.cs", encoding: Encoding.UTF8));
 
+        // Syntax errors are known from parsing alone: those candidates never join a compilation.
+        Parallel.For(0, batch.Count, i =>
+        {
+            var syntax = trees[i].GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+            if (syntax.Count > 0)
+                errors[i] = Format(syntax);
+        });
+
         // Candidates that share a class name go to different assemblies: the k-th use of a name in part k.
         var parts = new List<List<int>>();
         var uses = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int i = 0; i < batch.Count; i++)
         {
+            if (errors[i] is not null)
+                continue;
             int k = uses.TryGetValue(batch[i].ClassName, out int n) ? n : 0;
             uses[batch[i].ClassName] = k + 1;
             if (k == parts.Count)

@@ -116,35 +116,35 @@ public sealed class Runner : IDisposable
             BudgetSeconds = Options.Timeout.TotalSeconds * 0.5,
             Seed = Seed,
         };
-        var child = _child ??= Start();
-        child.ClearStderr();
-        if (!child.TrySend(RunnerProtocol.Serialize(request)))
-        {
-            // The child died between candidates; try once more with a fresh one.
-            Restart();
-            child = _child = Start();
-            if (!child.TrySend(RunnerProtocol.Serialize(request)))
-                throw new InvalidOperationException($"cannot send to the measurement child ({CommandLine}): {child.Stderr()}");
-        }
-
         // Phase 1: the child (re)starts and builds the reference output: not the candidate's time.
-        var (line, timedOut) = child.ReadLine(s_prepareTimeout);
-        if (timedOut)
+        // A child that dies here was taken down by something left over from an earlier candidate
+        // (a thread it started, say): a fresh child gets one more try.
+        ChildProcess child;
+        string? line;
+        for (int attempt = 0; ; attempt++)
         {
-            Restart();
-            return (MeasureError.Timeout, [], $"the runner did not get ready within {s_prepareTimeout.TotalSeconds:F0} s (reference computation)", 0);
-        }
-        if (line is null)
-        {
+            child = _child ??= Start();
+            child.ClearStderr();
+            bool timedOut = false;
+            line = child.TrySend(RunnerProtocol.Serialize(request)) ? ReadLine(child, s_prepareTimeout, out timedOut) : null;
+            if (timedOut)
+            {
+                Restart();
+                return (MeasureError.Timeout, [], $"the runner did not get ready within {s_prepareTimeout.TotalSeconds:F0} s (reference computation)", 0);
+            }
+            if (line is not null)
+                break;
             string why = ExitDescription(child);
             Restart();
-            throw new InvalidOperationException($"the measurement child ({CommandLine}) exited before measuring: {why}");
+            if (attempt > 0)
+                throw new InvalidOperationException($"the measurement child ({CommandLine}) exited before measuring: {why}");
         }
 
         // Phase 2: the candidate loads, is checked, warmed up and timed.
+        bool late = false;
         if (ParseReply(line) is { Ready: true })
-            (line, timedOut) = child.ReadLine(Options.Timeout);
-        if (timedOut)
+            line = ReadLine(child, Options.Timeout, out late);
+        if (late)
         {
             Restart();
             return (MeasureError.Timeout, [], string.Create(CultureInfo.InvariantCulture, $"timed out after {Options.Timeout.TotalSeconds:0.###} s; the runner was killed"), 0);
@@ -166,6 +166,12 @@ public sealed class Runner : IDisposable
         if (reply.Error == MeasureError.RuntimeError && child.Stderr() is { Length: > 0 } err)
             message += "\nstderr: " + Truncate(err, MessageStderrChars);
         return (reply.Error, reply.Error == MeasureError.None ? reply.Costs ?? [] : [], message, reply.Number);
+    }
+
+    private static string? ReadLine(ChildProcess child, TimeSpan timeout, out bool timedOut)
+    {
+        (string? line, timedOut) = child.ReadLine(timeout);
+        return line;
     }
 
     private static RunnerReply? ParseReply(string line)
@@ -230,6 +236,7 @@ public sealed class Runner : IDisposable
             info.Environment["DOTNET_ROOT"] = root;
         // No crash dumps or error-reporting dialogs for candidates that take the child down.
         info.Environment["DOTNET_DbgEnableMiniDump"] = "0";
+        info.Environment[RunnerHost.ParentVariable] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         info.Environment["DOTNET_EnableCrashReport"] = "0";
         ChildStarts++;
         return new ChildProcess(Process.Start(info) ?? throw new InvalidOperationException($"cannot start {CommandLine}"), MaxStderrChars);

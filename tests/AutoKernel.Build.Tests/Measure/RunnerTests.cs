@@ -154,6 +154,24 @@ public sealed class BatchBuilderTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void SyntaxErrorsAreCaughtBeforeCompiling()
+    {
+        using var build = new BatchBuilder().Build([SyntaxError("A"), Correct("B")]);
+        Assert.Equal(1, build.Compilations);
+        Assert.Contains("CS1525", build.Errors[0]);
+        Assert.Null(build.Errors[1]);
+        Assert.NotNull(build.Assemblies[1]);
+    }
+
+    [Fact]
+    public void AllFailingBatchEmitsNothing()
+    {
+        using var build = new BatchBuilder().Build([SyntaxError("A"), DenseCandidate("B", "undefinedName++;")]);
+        Assert.Null(build.AssemblyPath);
+        Assert.All(build.Errors, Assert.NotNull);
+    }
+
+    [Fact]
     public void RepeatedClassNamesGoToSeparateAssemblies()
     {
         using var build = new BatchBuilder().Build([Correct("A"), Correct("A"), Correct("B")]);
