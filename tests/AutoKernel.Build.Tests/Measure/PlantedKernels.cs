@@ -84,9 +84,18 @@ internal static class PlantedKernels
 
     public static readonly Epilogue ConvEpilogue = new(true, false, "LeakyRelu", 0.1f, 0);
 
-    public static Candidate ConvCandidate(string name)
+    /// <summary>Depthwise, dilated convolution with a residual and Clip.</summary>
+    public static readonly Conv2dWorkload Depthwise = new(2, 4, 5, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2, 2, 4);
+
+    public static readonly Epilogue DepthwiseEpilogue = new(false, true, "Clip", -0.2f, 0.3f);
+
+    public static Candidate ConvCandidate(string name) => ConvCandidate(name, Conv, ConvEpilogue, "acc >= 0 ? acc : 0.1f * acc");
+
+    public static Candidate DepthwiseCandidate(string name) => ConvCandidate(name, Depthwise, DepthwiseEpilogue, "Math.Clamp(acc, -0.2f, 0.3f)");
+
+    /// <summary>Naive NCHW loops for any batch, padding, stride, dilation and groups; <paramref name="activation"/> is an expression of acc.</summary>
+    public static Candidate ConvCandidate(string name, Conv2dWorkload w, Epilogue epilogue, string activation)
     {
-        var w = Conv;
         string source = $$"""
             using System;
             using AutoKernel.Runtime.Kernels;
@@ -96,14 +105,16 @@ internal static class PlantedKernels
 
             public sealed unsafe class ConvKernel : ITunedKernel
             {
-                private const int C = {{w.InChannels}}, H = {{w.InHeight}}, W = {{w.InWidth}}, O = {{w.OutChannels}};
+                private const int B = {{w.Batch}}, C = {{w.InChannels}}, H = {{w.InHeight}}, W = {{w.InWidth}}, O = {{w.OutChannels}}, G = {{w.Groups}};
                 private const int KH = {{w.KernelHeight}}, KW = {{w.KernelWidth}}, SH = {{w.StrideHeight}}, SW = {{w.StrideWidth}};
+                private const int DH = {{w.DilationHeight}}, DW = {{w.DilationWidth}};
                 private const int PT = {{w.PadTop}}, PL = {{w.PadLeft}}, OH = {{w.OutHeight}}, OW = {{w.OutWidth}};
+                private const int CG = C / G, OG = O / G;
                 private float[] _w = [];
                 private float[]? _b;
 
-                public int InputLength => C * H * W;
-                public int OutputLength => O * OH * OW;
+                public int InputLength => B * C * H * W;
+                public int OutputLength => B * O * OH * OW;
 
                 public void Prepare(float[] weights, float[]? bias)
                 {
@@ -113,23 +124,27 @@ internal static class PlantedKernels
 
                 public void Run(float* input, float* output, float* residual, WorkerPool pool)
                 {
-                    nint pin = (nint)input, pout = (nint)output;
-                    pool.For(O, o =>
+                    nint pin = (nint)input, pout = (nint)output, pres = (nint)residual;
+                    pool.For(B * O, bo =>
                     {
-                        float* x = (float*)pin, y = (float*)pout;
+                        float* x = (float*)pin, y = (float*)pout, r = (float*)pres;
+                        int n = bo / O, o = bo % O, g = o / OG;
                         for (int oy = 0; oy < OH; oy++)
                         for (int ox = 0; ox < OW; ox++)
                         {
                             float acc = _b is null ? 0f : _b[o];
-                            for (int c = 0; c < C; c++)
+                            for (int c = 0; c < CG; c++)
                             for (int ky = 0; ky < KH; ky++)
                             for (int kx = 0; kx < KW; kx++)
                             {
-                                int iy = oy * SH - PT + ky, ix = ox * SW - PL + kx;
+                                int iy = oy * SH - PT + ky * DH, ix = ox * SW - PL + kx * DW;
                                 if (iy >= 0 && iy < H && ix >= 0 && ix < W)
-                                    acc += x[(c * H + iy) * W + ix] * _w[((o * C + c) * KH + ky) * KW + kx];
+                                    acc += x[((n * C + g * CG + c) * H + iy) * W + ix] * _w[((o * CG + c) * KH + ky) * KW + kx];
                             }
-                            y[(o * OH + oy) * OW + ox] = acc >= 0 ? acc : 0.1f * acc;
+                            int at = ((n * O + o) * OH + oy) * OW + ox;
+                            if (r != null)
+                                acc += r[at];
+                            y[at] = {{activation}};
                         }
                     });
                 }
@@ -139,6 +154,6 @@ internal static class PlantedKernels
                 public void OutputFromNative(ReadOnlySpan<float> native, Span<float> standard) => native.CopyTo(standard);
             }
             """;
-        return new Candidate(Conv, ConvEpilogue, "planted", 0, source, $"Planted.{name}.ConvKernel");
+        return new Candidate(w, epilogue, "planted", 0, source, $"Planted.{name}.ConvKernel");
     }
 }

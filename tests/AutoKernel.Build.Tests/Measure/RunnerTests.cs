@@ -83,9 +83,12 @@ public sealed class RunnerTests
     public void ConvolutionIsCheckedAgainstTheReference()
     {
         using var runner = new Runner(Fast with { Threads = 2 });
-        var results = runner.Measure([ConvCandidate("Conv")]);
+        var results = runner.Measure([ConvCandidate("Conv"), DepthwiseCandidate("Depthwise"), ConvCandidate("Wrong", Depthwise, DepthwiseEpilogue with { Beta = 0.4f }, "Math.Clamp(acc, -0.2f, 0.3f)")]);
         AssertMeasured(results[0]);
         Assert.Equal(Conv.Flops / results[0].MeanCost / 1e9, results[0].Gflops, 6);
+        AssertMeasured(results[1]);
+        // The epilogue's parameters reach the reference: Clip at 0.4 is not Clip at 0.3.
+        Assert.Equal(MeasureError.WrongAnswer, results[2].Error);
     }
 
     [Fact]
