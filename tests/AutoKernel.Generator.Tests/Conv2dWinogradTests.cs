@@ -50,7 +50,7 @@ public sealed unsafe class Conv2dWinogradTests
             kernel.Prepare(weights, bias);
             foreach (bool portable in new[] { false, true })
             {
-                kernel.GetType().GetField("PortablePathOnly", BindingFlags.Public | BindingFlags.Static)!.SetValue(null, portable);
+                kernel.GetType().GetProperty("ForcePortable", BindingFlags.Public | BindingFlags.Static)!.SetValue(null, portable);
                 var input = new float[kernel.InputLength];
                 var output = new float[kernel.OutputLength];
                 var residualNative = new float[kernel.OutputLength];

@@ -74,7 +74,7 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
             w.Line("private float[] _u = Array.Empty<float>(), _bias = Array.Empty<float>(), _v = Array.Empty<float>(), _m = Array.Empty<float>();");
             w.Line();
             w.Line("/// <summary>Forces the portable path even where the tuned vector width is accelerated (tests compare both paths).</summary>");
-            w.Line("public static bool PortablePathOnly;");
+            w.Line("public static bool ForcePortable { get; set; }");
             w.Line();
             w.Line("public int InputLength => N * CP * H * W;");
             w.Line("public int OutputLength => N * KPV * OH * OW;");
@@ -147,7 +147,7 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
                 w.Line("var a = new Args { In = input, Out = output, Res = residual, U = u, Bias = b, V = v, M = m };");
                 // parallel 0: the GEMM stage splits over (ξ, tile blocks); 1: over (ξ, output-channel blocks).
                 string gemmCount = parallel == 0 ? "16 * TBLOCKS" : "16 * KBLOCKS";
-                w.Block($"if ({V}.IsHardwareAccelerated && !PortablePathOnly)", () =>
+                w.Block($"if ({EmitterShared.Accelerated(V)} && !ForcePortable)", () =>
                 {
                     w.Line("pool.For(N * TH, a, static (s, i) => InputTransformVector(s, i));");
                     w.Line($"pool.For({gemmCount}, a, static (s, i) => GemmVector(s, i));");

@@ -132,7 +132,7 @@ public sealed class DenseTemplate : KernelTemplate
                 {
                     w.Block("fixed (float* wp = _w, bp = _b)", () =>
                     {
-                        w.Block($"if (!{V}.IsHardwareAccelerated || ForcePortable)", () =>
+                        w.Block($"if (!{EmitterShared.Accelerated(V)} || ForcePortable)", () =>
                         {
                             w.Line("RunPortable(input, output, residual, wp, bp);");
                             w.Line("return;");

@@ -128,7 +128,7 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
                 {
                     w.Block("fixed (float* wp = _w, bp = _b)", () =>
                     {
-                        w.Block($"if (!{V}.IsHardwareAccelerated || ForcePortable)", () =>
+                        w.Block($"if (!{EmitterShared.Accelerated(V)} || ForcePortable)", () =>
                         {
                             w.Line("RunPortable(input, output, residual, wp, bp);");
                             w.Line("return;");

@@ -8,6 +8,8 @@ public static class KernelTemplates
     public static IReadOnlyList<KernelTemplate> All { get; } =
     [
         new Conv2dNchwcTemplate(),
+        new Conv2d1x1Template(),
+        new Conv2dWinogradTemplate(),
         new DepthwiseConv2dTemplate(),
         new DenseTemplate(),
     ];

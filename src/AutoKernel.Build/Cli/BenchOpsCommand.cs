@@ -1,0 +1,122 @@
+using System.CommandLine;
+using System.Globalization;
+using AutoKernel.Build.Bench;
+using AutoKernel.Build.Measure;
+using AutoKernel.Build.Targets;
+using AutoKernel.Build.Tasks;
+using AutoKernel.Build.Tuning;
+using AutoKernel.Generator.Kernels;
+
+namespace AutoKernel.Build.Cli;
+
+/// <summary>
+/// `autokernel bench-ops MODEL --target cpu`: for every tunable task, the best of N sampled
+/// configurations against ONNX Runtime on a one-node model of the same workload and epilogue,
+/// in the same run, with the machine's measured FMA peak for the thread count.
+/// </summary>
+public static class BenchOpsCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var model = CommandLine.ModelArgument();
+        var shapes = CommandLine.InputShapeOption();
+        var target = new Option<string>("--target") { Description = "Target device.", DefaultValueFactory = _ => "cpu" };
+        target.AcceptOnlyFromAmong("cpu");
+        var configs = new Option<int>("--configs") { Description = "Configurations sampled per task.", DefaultValueFactory = _ => 32 };
+        var threads = new Option<int[]>("--threads") { Description = "Thread counts to measure (repeatable).", DefaultValueFactory = _ => [1] };
+        var seed = new Option<int>("--seed") { Description = "Seed of the configuration sampling.", DefaultValueFactory = _ => 0 };
+        var repeat = new Option<int>("--repeat") { Description = "Timed repeats per measurement.", DefaultValueFactory = _ => 5 };
+        var minRepeatMs = new Option<int>("--min-repeat-ms") { Description = "Shortest duration of one repeat.", DefaultValueFactory = _ => 50 };
+        var taskFilter = new Option<int[]>("--task") { Description = "Only these task numbers (1-based, repeatable)." };
+        var command = new Command("bench-ops", "Benchmark each tunable task: best sampled configuration against ONNX Runtime.")
+        {
+            model, shapes, target, configs, threads, seed, repeat, minRepeatMs, taskFilter,
+        };
+        command.SetAction(parse =>
+        {
+            var loaded = ModelPipeline.Load(parse.GetValue(model)!, CommandLine.InputShapes(parse, shapes));
+            var tasks = TaskExtractor.Extract(loaded.Optimized);
+            var only = parse.GetValue(taskFilter) ?? [];
+            var settings = new Settings(parse.GetValue(configs), parse.GetValue(seed), parse.GetValue(repeat), parse.GetValue(minRepeatMs));
+            foreach (int t in parse.GetValue(threads)!)
+                Run(loaded, tasks, only, t, settings, stdout);
+            return 0;
+        });
+        return command;
+    }
+
+    private sealed record Settings(int Configs, int Seed, int Repeat, int MinRepeatMs);
+
+    private static void Run(LoadedModel loaded, IReadOnlyList<TuningTask> tasks, int[] only, int threads, Settings settings, TextWriter w)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        var target = CpuTargets.Host(threads);
+        double peak = FmaPeak.Measure(threads);
+        w.WriteLine(string.Create(ci, $"machine   {target.Description}, {Environment.ProcessorCount} logical cores"));
+        w.WriteLine(string.Create(ci, $"threads   {threads}, measured FMA peak {peak:F1} GFLOPS; {settings.Configs} sampled configs per task, best of them; median of {settings.Repeat} repeats"));
+        w.WriteLine(string.Create(ci, $"  {"#",3} {"kind",-16} {"shape",-50} {"AutoKernel",10} {"ORT",8} {"ratio",6} {"peak%",6}  best config"));
+        var options = new MeasureOptions { Threads = threads, Repeat = settings.Repeat, MinRepeatMs = settings.MinRepeatMs };
+        using var runner = new Runner(options);
+        int wins = 0, counted = 0;
+        for (int i = 0; i < tasks.Count; i++)
+        {
+            if (only.Length > 0 && !only.Contains(i + 1))
+                continue;
+            var task = tasks[i];
+            var node = loaded.Optimized.Nodes.First(n => n.Name == task.Nodes[0]);
+            var epilogue = TaskExtractor.EpilogueOf(node);
+            var candidates = Sample(task, epilogue, target, settings, i);
+            if (candidates.Count == 0)
+            {
+                w.WriteLine(string.Create(ci, $"  {i + 1,3} {task.Workload.Kind,-16} {task.Workload.Shape,-50} no template supports this workload yet"));
+                continue;
+            }
+            var results = runner.Measure(candidates);
+            var best = results.Where(r => r.Error == MeasureError.None).MaxBy(r => r.Gflops);
+            double ortSeconds = Timing.Median(OrtSingleNode.Measure(OrtSingleNode.BuildModel(task.Workload, epilogue), threads, settings.Repeat, settings.MinRepeatMs));
+            double ortGflops = task.Workload.Flops / ortSeconds / 1e9;
+            int failed = results.Count(r => r.Error != MeasureError.None);
+            if (best is null)
+            {
+                w.WriteLine(string.Create(ci, $"  {i + 1,3} {task.Workload.Kind,-16} {task.Workload.Shape,-50} {"-",10} {ortGflops,8:F1}  all {results.Count} candidates failed ({results[0].Error}: {results[0].Message})"));
+                continue;
+            }
+            double gflops = task.Workload.Flops / Timing.Median(best.Costs) / 1e9;
+            double ratio = gflops / ortGflops;
+            counted++;
+            if (ratio >= 1)
+                wins++;
+            w.WriteLine(string.Create(ci,
+                $"  {i + 1,3} {task.Workload.Kind,-16} {task.Workload.Shape,-50} {gflops,10:F1} {ortGflops,8:F1} {ratio,6:F2} {100 * gflops / peak,5:F0}%  {best.Candidate.Template} #{best.Candidate.ConfigIndex}{(failed > 0 ? $" ({failed} failed)" : "")}"));
+        }
+        w.WriteLine(string.Create(ci, $"tasks at or above ONNX Runtime: {wins} of {counted}"));
+        w.WriteLine();
+    }
+
+    /// <summary>Up to N distinct valid configurations per template that supports the workload, emitted as candidates.</summary>
+    private static List<Candidate> Sample(TuningTask task, Epilogue epilogue, CpuTarget target, Settings settings, int taskIndex)
+    {
+        var candidates = new List<Candidate>();
+        var templates = KernelTemplates.All.Where(t => t.Supports(task.Workload)).ToList();
+        if (templates.Count == 0)
+            return candidates;
+        var random = new Random(HashCode.Combine(settings.Seed, taskIndex));
+        int perTemplate = Math.Max(1, settings.Configs / templates.Count);
+        foreach (var template in templates)
+        {
+            var space = template.CreateSpace(task.Workload, target);
+            var seen = new HashSet<long>();
+            for (int attempt = 0; attempt < perTemplate * 20 && seen.Count < perTemplate; attempt++)
+            {
+                var config = space.Sample(random);
+                if (config is null || !seen.Add(config.Index))
+                    continue;
+                string className = string.Create(CultureInfo.InvariantCulture, $"{template.Name}_{config.Index}");
+                string ns = "AutoKernel.Bench";
+                candidates.Add(new Candidate(task.Workload, epilogue, template.Name, config.Index,
+                    template.Emit(task.Workload, epilogue, config, target, ns, className), ns + "." + className));
+            }
+        }
+        return candidates;
+    }
+}
