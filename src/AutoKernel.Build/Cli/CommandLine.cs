@@ -22,6 +22,7 @@ public static class CommandLine
         root.Subcommands.Add(InspectCommand.Create(stdout));
         root.Subcommands.Add(RunCommand.Create(stdout));
         root.Subcommands.Add(BenchOpsCommand.Create(stdout));
+        root.Subcommands.Add(BenchOpsCommand.CreateParallel(stdout));
         root.Subcommands.Add(RunnerCommand.Create());
         var parse = root.Parse(args);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
