@@ -1,13 +1,11 @@
 using System.Diagnostics;
 using System.Reflection;
-using System.Runtime.Loader;
+using AutoKernel.Generator.Tests.Support;
 using AutoKernel.Generator.Kernels;
 using AutoKernel.Generator.Schedules;
 using AutoKernel.Generator.Workloads;
 using AutoKernel.Runtime.Kernels;
 using AutoKernel.Runtime.Threading;
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
 
 namespace AutoKernel.Generator.Tests;
 
@@ -231,9 +229,9 @@ public sealed class Conv2dNchwcTests
         int samples = int.TryParse(Environment.GetEnvironmentVariable("AUTOKERNEL_PERF_SAMPLES"), out int s) ? s : 20;
         while (configs.Count < samples)
             configs.Add(Sample(space, random));
-        var kernels = CompileMany(configs.Select((c, i) => template.Emit(workload, Epilogue.None, c, Avx512, "Perf", "K" + i)), configs.Select((_, i) => "Perf.K" + i));
+        var kernels = KernelCompiler.CompileMany(configs.Select((c, i) => template.Emit(workload, Epilogue.None, c, Avx512, "Perf", "K" + i)), configs.Select((_, i) => "Perf.K" + i));
         using var pool = new WorkerPool(1);
-        var weights = RandomArray(random, workload.OutChannels * workload.InChannels * workload.KernelHeight * workload.KernelWidth);
+        var weights = NaiveConv.Random(random, workload.OutChannels * workload.InChannels * workload.KernelHeight * workload.KernelWidth);
         double best = 0;
         string bestConfig = "";
         int bestIndex = 0;
@@ -241,7 +239,7 @@ public sealed class Conv2dNchwcTests
         {
             var kernel = kernels[k];
             kernel.Prepare(weights, null);
-            var input = RandomArray(random, kernel.InputLength);
+            var input = NaiveConv.Random(random, kernel.InputLength);
             var output = new float[kernel.OutputLength];
             double seconds = double.MaxValue;
             unsafe
@@ -285,7 +283,7 @@ public sealed class Conv2dNchwcTests
 
     private static void CheckAll(List<Case> cases, Random random, int threads = 1)
     {
-        var kernels = CompileMany(
+        var kernels = KernelCompiler.CompileMany(
             cases.Select((c, i) => (c.Emitter ?? Template).Emit(c.Workload, c.Epilogue, c.Config, c.Target, "Gen", "K" + i)),
             cases.Select((_, i) => "Gen.K" + i));
         using var pool = new WorkerPool(threads);
@@ -304,12 +302,12 @@ public sealed class Conv2dNchwcTests
         var e = c.Epilogue;
         string what = $"{w.Shape} {e} {c.Config} {c.Target.VectorClass} portable={portable}";
         kernel.GetType().GetProperty("ForcePortable")!.SetValue(kernel, portable);
-        var input = RandomArray(random, w.Batch * w.InChannels * w.InHeight * w.InWidth);
-        var weights = RandomArray(random, w.OutChannels * w.InChannels * w.KernelHeight * w.KernelWidth);
-        var bias = e.Bias ? RandomArray(random, w.OutChannels) : null;
+        var input = NaiveConv.Random(random, w.Batch * w.InChannels * w.InHeight * w.InWidth);
+        var weights = NaiveConv.Random(random, w.OutChannels * w.InChannels * w.KernelHeight * w.KernelWidth);
+        var bias = e.Bias ? NaiveConv.Random(random, w.OutChannels) : null;
         int outCount = w.Batch * w.OutChannels * w.OutHeight * w.OutWidth;
-        var residual = e.Residual ? RandomArray(random, outCount) : null;
-        var expected = Reference(w, e, input, weights, bias, residual);
+        var residual = e.Residual ? NaiveConv.Random(random, outCount) : null;
+        var expected = NaiveConv.Run(w, e, input, weights, bias, residual);
 
         kernel.Prepare(weights, bias);
         var nativeIn = new float[kernel.InputLength];
@@ -341,86 +339,4 @@ public sealed class Conv2dNchwcTests
     }
 
     /// <summary>Naive direct convolution (double accumulation) + bias + residual + activation.</summary>
-    private static float[] Reference(Conv2dWorkload w, Epilogue e, float[] x, float[] k, float[]? bias, float[]? residual)
-    {
-        int oh = w.OutHeight, ow = w.OutWidth;
-        var y = new float[w.Batch * w.OutChannels * oh * ow];
-        for (int n = 0; n < w.Batch; n++)
-        for (int o = 0; o < w.OutChannels; o++)
-        for (int r = 0; r < oh; r++)
-        for (int col = 0; col < ow; col++)
-        {
-            double sum = 0;
-            for (int ci = 0; ci < w.InChannels; ci++)
-            for (int kh = 0; kh < w.KernelHeight; kh++)
-            {
-                int ih = r * w.StrideHeight - w.PadTop + kh * w.DilationHeight;
-                if (ih < 0 || ih >= w.InHeight)
-                    continue;
-                for (int kw = 0; kw < w.KernelWidth; kw++)
-                {
-                    int iw = col * w.StrideWidth - w.PadLeft + kw * w.DilationWidth;
-                    if (iw < 0 || iw >= w.InWidth)
-                        continue;
-                    sum += (double)x[((n * w.InChannels + ci) * w.InHeight + ih) * w.InWidth + iw] * k[((o * w.InChannels + ci) * w.KernelHeight + kh) * w.KernelWidth + kw];
-                }
-            }
-            int idx = ((n * w.OutChannels + o) * oh + r) * ow + col;
-            if (bias is not null)
-                sum += bias[o];
-            if (residual is not null)
-                sum += residual[idx];
-            float v = (float)sum;
-            y[idx] = e.Activation switch
-            {
-                "" => v,
-                "Relu" => Math.Max(v, 0f),
-                "Clip" => Math.Min(Math.Max(v, e.Alpha), e.Beta),
-                "LeakyRelu" => v >= 0 ? v : v * e.Alpha,
-                "Sigmoid" => 1f / (1f + MathF.Exp(-v)),
-                _ => throw new NotSupportedException(e.Activation),
-            };
-        }
-        return y;
-    }
-
-    private static float[] RandomArray(Random random, int length)
-    {
-        var a = new float[length];
-        for (int i = 0; i < a.Length; i++)
-            a[i] = (float)(random.NextDouble() * 2 - 1);
-        return a;
-    }
-
-    private static readonly MetadataReference[] s_references =
-    [
-        .. ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator).Select(p => MetadataReference.CreateFromFile(p)),
-        MetadataReference.CreateFromFile(typeof(ITunedKernel).Assembly.Location),
-    ];
-
-    /// <summary>Compiles several emitted kernels in one compilation (one syntax tree each), which is much faster than one compilation per kernel.</summary>
-    private static List<ITunedKernel> CompileMany(IEnumerable<string> sources, IEnumerable<string> typeNames)
-    {
-        var parse = new CSharpParseOptions(LanguageVersion.Latest);
-        var compilation = CSharpCompilation.Create(
-            "kernels_" + Guid.NewGuid().ToString("N"),
-            sources.Select(s => CSharpSyntaxTree.ParseText(s, parse)),
-            s_references,
-            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release, allowUnsafe: true));
-        using var pe = new MemoryStream();
-        var result = compilation.Emit(pe);
-        if (!result.Success)
-        {
-            var errors = result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Take(10);
-            throw new InvalidOperationException("emitted source does not compile:\n" + string.Join("\n", errors.Select(d => d.ToString() + "\n" + d.Location.SourceTree?.ToString().Substring(0, 400))));
-        }
-        // The app compiles the same source with warnings as errors.
-        var warnings = result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Warning).Take(5).ToList();
-        if (warnings.Count > 0)
-            throw new InvalidOperationException("emitted source has warnings:\n" + string.Join("\n", warnings));
-        pe.Position = 0;
-        var context = new AssemblyLoadContext(null, isCollectible: true);
-        Assembly assembly = context.LoadFromStream(pe);
-        return typeNames.Select(t => (ITunedKernel)Activator.CreateInstance(assembly.GetType(t, throwOnError: true)!)!).ToList();
-    }
 }

@@ -1,12 +1,9 @@
 using System.Reflection;
-using System.Runtime.Loader;
 using AutoKernel.Generator.Kernels;
 using AutoKernel.Generator.Schedules;
 using AutoKernel.Generator.Workloads;
 using AutoKernel.Runtime.Kernels;
 using AutoKernel.Runtime.Threading;
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
 
 namespace AutoKernel.Generator.Tests.Support;
 
@@ -28,31 +25,9 @@ public static class KernelBatch
 {
     public const string Namespace = "AutoKernel.Tests.Emitted";
 
-    private static readonly MetadataReference[] s_references =
-    [
-        .. ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator).Select(p => MetadataReference.CreateFromFile(p)),
-        MetadataReference.CreateFromFile(typeof(ITunedKernel).Assembly.Location),
-    ];
-
     public static void Compile(IReadOnlyList<KernelCase> cases)
     {
-        var parse = new CSharpParseOptions(LanguageVersion.Latest);
-        var compilation = CSharpCompilation.Create(
-            "kernels_" + Guid.NewGuid().ToString("N"),
-            cases.Select(c => CSharpSyntaxTree.ParseText(c.Source, parse)),
-            s_references,
-            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release, allowUnsafe: true));
-        using var pe = new MemoryStream();
-        var result = compilation.Emit(pe);
-        if (!result.Success)
-        {
-            var errors = result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Take(10).ToList();
-            var first = errors.Count > 0 ? errors[0].Location.SourceTree?.ToString() : null;
-            throw new InvalidOperationException("emitted source does not compile:\n" + string.Join("\n", errors) + "\n" + first);
-        }
-        pe.Position = 0;
-        var context = new AssemblyLoadContext(null, isCollectible: true);
-        Assembly assembly = context.LoadFromStream(pe);
+        var assembly = KernelCompiler.CompileAssembly(cases.Select(c => c.Source));
         foreach (var c in cases)
             c.Type = assembly.GetType(Namespace + "." + c.ClassName, throwOnError: true);
     }
