@@ -33,21 +33,7 @@ public sealed class Conv2d1x1Template : KernelTemplate
         var c = Check(workload);
         int vf = target.VectorFloats;
         int plane = c.InHeight * c.InWidth;
-        var icCandidates = new SortedSet<int>();
-        for (int d = 1; d <= Math.Min(c.InChannels, 64); d++)
-        {
-            if (c.InChannels % d == 0)
-                icCandidates.Add(d);
-        }
-        int icRounded = (c.InChannels + 3) / 4 * 4;
-        foreach (int v in new[] { 4, 8, 16, 32, 64 })
-        {
-            if (v <= icRounded)
-                icCandidates.Add(v);
-        }
-        var tileIc = new Knob("tile_ic", KnobKind.Split, icCandidates.Select(b => new[] { Blocks(c.InChannels, b), b }));
-        int ocRounded = (c.OutChannels + vf - 1) / vf * vf;
-        var tileOc = new Knob("tile_oc", KnobKind.Split, Enumerable.Range(1, 4).Select(k => k * vf).Where(b => b == vf || b <= ocRounded).Select(b => new[] { Blocks(c.OutChannels, b), b }));
+        var (tileIc, tileOc) = EmitterShared.ChannelBlockKnobs(c, vf);
         var tileP = new Knob("tile_p", KnobKind.Split, Enumerable.Range(1, Math.Min(plane, 32)).Select(t => new[] { Blocks(plane, t), t }));
         var tilePt = Knob.Choice("tile_pt", KnobKind.Other, 1, 2, 4, 8, 16);
         var parallel = Knob.Choice("parallel", KnobKind.Other, 0, 1, 2);
@@ -74,7 +60,7 @@ public sealed class Conv2d1x1Template : KernelTemplate
             .Emit(ns, className);
     }
 
-    private static int Blocks(int extent, int block) => (extent + block - 1) / block;
+    private static int Blocks(int extent, int block) => EmitterShared.Blocks(extent, block);
 
     private Conv2dWorkload Check(Workload workload) =>
         Supports(workload) ? (Conv2dWorkload)workload : throw new ArgumentException($"{Name} does not support {workload.Key}", nameof(workload));
@@ -156,31 +142,7 @@ internal sealed class Conv2d1x1Emitter
                         L($"for (int c = 0; c < {_oc}; c++) _b[{_ocb * _ocBn} + c] = BitConverter.Int32BitsToSingle(-1);");
                 });
                 _w.Line();
-                _w.Line("public void InputToNative(ReadOnlySpan<float> standard, Span<float> native) =>");
-                L($"    Layouts.NchwToBlocked(standard, native, {_n}, {_ic}, {_h}, {_wd}, {_icBn});");
-                _w.Line("public void OutputToNative(ReadOnlySpan<float> standard, Span<float> native) =>");
-                L($"    Layouts.NchwToBlocked(standard, native, {_n}, {_oc}, {_h}, {_wd}, {_ocBn});");
-                _w.Line("public void OutputFromNative(ReadOnlySpan<float> native, Span<float> standard) =>");
-                L($"    Layouts.BlockedToNchw(native, standard, {_n}, {_oc}, {_h}, {_wd}, {_ocBn});");
-                _w.Line();
-                _w.Block("private struct State", () =>
-                {
-                    _w.Line("public float* In, Out, Res, W, B;");
-                    _w.Line("public bool Fast;");
-                });
-                _w.Line();
-                _w.Block("public void Run(float* input, float* output, float* residual, WorkerPool pool)", () =>
-                {
-                    if (_e.Residual)
-                        _w.Line("if (residual == null) throw new ArgumentNullException(nameof(residual));");
-                    _w.Block("fixed (float* w = _w, b = _b)", () =>
-                    {
-                        _w.Line("State s;");
-                        _w.Line("s.In = input; s.Out = output; s.Res = residual; s.W = w; s.B = b;");
-                        _w.Line("s.Fast = " + EmitterShared.Accelerated(vc) + " && !ForcePortable;");
-                        L($"pool.For({tasks}, s, static (st, i) => Work(st, i));");
-                    });
-                });
+                EmitterShared.BlockedConvPlumbing(_w, _n, _ic, _h, _wd, _icBn, _oc, _h, _wd, _ocBn, _e.Residual, vc, tasks);
                 _w.Line();
                 EmitWork();
                 EmitChunk("Main", true);

@@ -170,31 +170,7 @@ internal sealed class Conv2dNchwcEmitter
                 L($"for (int c = 0; c < {p.OC}; c++) _b[{p.OCB * p.OcBn} + c] = BitConverter.Int32BitsToSingle(-1);");
         });
         _w.Line();
-        _w.Line("public void InputToNative(ReadOnlySpan<float> standard, Span<float> native) =>");
-        L($"    Layouts.NchwToBlocked(standard, native, {p.N}, {p.IC}, {p.IH}, {p.IW}, {p.IcBn});");
-        _w.Line("public void OutputToNative(ReadOnlySpan<float> standard, Span<float> native) =>");
-        L($"    Layouts.NchwToBlocked(standard, native, {p.N}, {p.OC}, {p.OH}, {p.OW}, {p.OcBn});");
-        _w.Line("public void OutputFromNative(ReadOnlySpan<float> native, Span<float> standard) =>");
-        L($"    Layouts.BlockedToNchw(native, standard, {p.N}, {p.OC}, {p.OH}, {p.OW}, {p.OcBn});");
-        _w.Line();
-        _w.Block("private struct State", () =>
-        {
-            _w.Line("public float* In, Out, Res, W, B;");
-            _w.Line("public bool Fast;");
-        });
-        _w.Line();
-        _w.Block("public void Run(float* input, float* output, float* residual, WorkerPool pool)", () =>
-        {
-            if (_e.Residual)
-                _w.Line("if (residual == null) throw new ArgumentNullException(nameof(residual));");
-            _w.Block("fixed (float* w = _w, b = _b)", () =>
-            {
-                _w.Line("State s;");
-                _w.Line("s.In = input; s.Out = output; s.Res = residual; s.W = w; s.B = b;");
-                _w.Line("s.Fast = " + EmitterShared.Accelerated(vc) + " && !ForcePortable;");
-                L($"pool.For({p.TaskCount}, s, static (st, i) => Work(st, i));");
-            });
-        });
+        EmitterShared.BlockedConvPlumbing(_w, p.N, p.IC, p.IH, p.IW, p.IcBn, p.OC, p.OH, p.OW, p.OcBn, _e.Residual, vc, p.TaskCount);
     }
 
     private void EmitWork(string vc)

@@ -51,25 +51,8 @@ public sealed class Conv2dNchwcTemplate : KernelTemplate
         var c = Check(workload);
         int vf = target.VectorFloats;
 
-        // ic_bn: the divisors of IC up to 64, plus vector-friendly sizes (padding the last block).
-        var icCandidates = new SortedSet<int>();
-        for (int d = 1; d <= Math.Min(c.InChannels, 64); d++)
-        {
-            if (c.InChannels % d == 0)
-                icCandidates.Add(d);
-        }
-        int icRounded = (c.InChannels + 3) / 4 * 4;
-        foreach (int v in new[] { 4, 8, 16, 32, 64 })
-        {
-            if (v <= icRounded)
-                icCandidates.Add(v);
-        }
-        var tileIc = new Knob("tile_ic", KnobKind.Split, icCandidates.Select(b => new[] { Blocks(c.InChannels, b), b }));
-
-        // oc_bn: multiples of the vector width, up to four vectors and no more than the padded OC.
-        int ocRounded = (c.OutChannels + vf - 1) / vf * vf;
-        var ocCandidates = Enumerable.Range(1, 4).Select(k => k * vf).Where(b => b == vf || b <= ocRounded);
-        var tileOc = new Knob("tile_oc", KnobKind.Split, ocCandidates.Select(b => new[] { Blocks(c.OutChannels, b), b }));
+        // ic_bn: divisors of IC up to 64 plus vector-friendly sizes; oc_bn: one to four vectors.
+        var (tileIc, tileOc) = EmitterShared.ChannelBlockKnobs(c, vf);
 
         int ow = c.OutWidth;
         var tileOw = new Knob("tile_ow", KnobKind.Split, Enumerable.Range(1, Math.Min(ow, 32)).Select(t => new[] { Blocks(ow, t), t }));
@@ -108,7 +91,7 @@ public sealed class Conv2dNchwcTemplate : KernelTemplate
         return new Conv2dNchwcEmitter(plan, epilogue, target, config.ToString()).Emit(ns, className);
     }
 
-    private static int Blocks(int extent, int block) => (extent + block - 1) / block;
+    private static int Blocks(int extent, int block) => EmitterShared.Blocks(extent, block);
 
     private Conv2dWorkload Check(Workload workload) =>
         Supports(workload) ? (Conv2dWorkload)workload : throw new ArgumentException($"{Name} does not support {workload.Key}", nameof(workload));

@@ -1,3 +1,9 @@
+using System.Collections.Generic;
+using System.Linq;
+using AutoKernel.Generator.Schedules;
+using AutoKernel.Generator.Workloads;
+using static System.FormattableString;
+
 namespace AutoKernel.Generator.Kernels;
 
 /// <summary>Small pieces of emitted code shared by the convolution emitters.</summary>
@@ -35,5 +41,70 @@ internal static class EmitterShared
         w.Line("using System.Runtime.Intrinsics;");
         w.Line("using AutoKernel.Runtime.Kernels;");
         w.Line("using AutoKernel.Runtime.Threading;");
+    }
+
+    /// <summary>Blocks of size <paramref name="block"/> needed to cover <paramref name="extent"/>.</summary>
+    public static int Blocks(int extent, int block) => (extent + block - 1) / block;
+
+    /// <summary>
+    /// The channel-block knobs of the NCHW[x]c convolution templates, as [blocks, block] splits:
+    /// tile_ic takes the divisors of the input channels up to 64 plus vector-friendly sizes (the
+    /// last block zero-padded); tile_oc takes one to four vectors, no more than the padded count.
+    /// </summary>
+    public static (Knob TileIc, Knob TileOc) ChannelBlockKnobs(Conv2dWorkload c, int vectorFloats)
+    {
+        var icCandidates = new SortedSet<int>();
+        for (int d = 1; d <= System.Math.Min(c.InChannels, 64); d++)
+        {
+            if (c.InChannels % d == 0)
+                icCandidates.Add(d);
+        }
+        int icRounded = (c.InChannels + 3) / 4 * 4;
+        foreach (int v in new[] { 4, 8, 16, 32, 64 })
+        {
+            if (v <= icRounded)
+                icCandidates.Add(v);
+        }
+        var tileIc = new Knob("tile_ic", KnobKind.Split, icCandidates.Select(b => new[] { Blocks(c.InChannels, b), b }));
+        int ocRounded = Blocks(c.OutChannels, vectorFloats) * vectorFloats;
+        var ocCandidates = Enumerable.Range(1, 4).Select(k => k * vectorFloats).Where(b => b == vectorFloats || b <= ocRounded);
+        var tileOc = new Knob("tile_oc", KnobKind.Split, ocCandidates.Select(b => new[] { Blocks(c.OutChannels, b), b }));
+        return (tileIc, tileOc);
+    }
+
+    /// <summary>
+    /// The plumbing shared by the NCHW[x]c convolution kernels: the layout converters, the State
+    /// struct handed to the pool, and a Run that pins the packed weights and bias and hands
+    /// <paramref name="tasks"/> work items to the emitted <c>Work(State, int)</c>.
+    /// </summary>
+    public static void BlockedConvPlumbing(
+        CodeWriter w, int n, int ic, int ih, int iw, int icBn, int oc, int oh, int ow, int ocBn,
+        bool residual, string vectorClass, long tasks)
+    {
+        w.Line("public void InputToNative(ReadOnlySpan<float> standard, Span<float> native) =>");
+        w.Line(Invariant($"    Layouts.NchwToBlocked(standard, native, {n}, {ic}, {ih}, {iw}, {icBn});"));
+        w.Line("public void OutputToNative(ReadOnlySpan<float> standard, Span<float> native) =>");
+        w.Line(Invariant($"    Layouts.NchwToBlocked(standard, native, {n}, {oc}, {oh}, {ow}, {ocBn});"));
+        w.Line("public void OutputFromNative(ReadOnlySpan<float> native, Span<float> standard) =>");
+        w.Line(Invariant($"    Layouts.BlockedToNchw(native, standard, {n}, {oc}, {oh}, {ow}, {ocBn});"));
+        w.Line();
+        w.Block("private struct State", () =>
+        {
+            w.Line("public float* In, Out, Res, W, B;");
+            w.Line("public bool Fast;");
+        });
+        w.Line();
+        w.Block("public void Run(float* input, float* output, float* residual, WorkerPool pool)", () =>
+        {
+            if (residual)
+                w.Line("if (residual == null) throw new ArgumentNullException(nameof(residual));");
+            w.Block("fixed (float* w = _w, b = _b)", () =>
+            {
+                w.Line("State s;");
+                w.Line("s.In = input; s.Out = output; s.Res = residual; s.W = w; s.B = b;");
+                w.Line("s.Fast = " + Accelerated(vectorClass) + " && !ForcePortable;");
+                w.Line(Invariant($"pool.For({tasks}, s, static (st, i) => Work(st, i));"));
+            });
+        });
     }
 }
