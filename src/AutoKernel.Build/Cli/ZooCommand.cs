@@ -12,6 +12,7 @@ public static class ZooCommand
     {
         var name = new Argument<string>("name") { Description = "Network: " + string.Join(", ", ModelZoo.Names) + "." };
         name.AcceptOnlyFromAmong([.. ModelZoo.Names]);
+        name.HelpName = "name";
         var output = new Option<string>("--output", "-o") { Description = "The .onnx file to write.", Required = true };
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 1 };
         var imageSize = new Option<int>("--image-size") { Description = "Input height and width.", DefaultValueFactory = _ => 224 };
