@@ -1,0 +1,20 @@
+using AutoKernel.Runtime.Threading;
+
+namespace AutoKernel.Runtime.Kernels;
+
+/// <summary>
+/// A generated kernel for an operator that is not tuned (pooling, elementwise, softmax, concat,
+/// layout transforms): shapes are constants, the schedule is fixed. Buffers are in the layouts the
+/// kernel was emitted for (NCHW[b]c for the spatial operators, row-major otherwise).
+/// </summary>
+public unsafe interface IFixedKernel
+{
+    int InputCount { get; }
+
+    /// <summary>Floats in input <paramref name="index"/>.</summary>
+    int InputLength(int index);
+
+    int OutputLength { get; }
+
+    void Run(float** inputs, float* output, WorkerPool pool);
+}

@@ -1,0 +1,150 @@
+using AutoKernel.Generator.Kernels;
+using AutoKernel.Generator.Tests.Support;
+using AutoKernel.Runtime.Kernels;
+using AutoKernel.Runtime.Threading;
+
+namespace AutoKernel.Generator.Tests;
+
+/// <summary>Generated kernels for untuned operators against loop-by-loop definitions.</summary>
+public sealed unsafe class FixedKernelTests
+{
+    private static readonly CpuTarget Target = new(512, 2, "test");
+
+    private static float[] Run(FixedOp op, params float[][] standardInputs)
+    {
+        string source = FixedKernels.Emit(op, Target, "F", "Kernel");
+        var kernel = (IFixedKernel)Activator.CreateInstance(KernelCompiler.CompileAssembly([source]).GetType("F.Kernel", throwOnError: true)!)!;
+        bool blocked = op.OpType is "MaxPool" or "AveragePool" or "GlobalAveragePool" or "Concat";
+        var native = new float[standardInputs.Length][];
+        for (int i = 0; i < native.Length; i++)
+        {
+            native[i] = new float[kernel.InputLength(i)];
+            var s = op.Inputs[i];
+            if (blocked)
+                Layouts.NchwToBlocked(standardInputs[i], native[i], s[0], s[1], s[2], s[3], op.Block);
+            else
+                standardInputs[i].CopyTo(native[i], 0);
+        }
+        var output = new float[kernel.OutputLength];
+        using var pool = new WorkerPool(2);
+        var handles = native.Select(a => System.Runtime.InteropServices.GCHandle.Alloc(a, System.Runtime.InteropServices.GCHandleType.Pinned)).ToArray();
+        try
+        {
+            float** pointers = stackalloc float*[native.Length];
+            for (int i = 0; i < native.Length; i++)
+                pointers[i] = (float*)handles[i].AddrOfPinnedObject();
+            fixed (float* o = output)
+                kernel.Run(pointers, o, pool);
+        }
+        finally
+        {
+            foreach (var h in handles)
+                h.Free();
+        }
+        if (!blocked)
+            return output;
+        var y = op.Output;
+        var standard = new float[y[0] * y[1] * y[2] * y[3]];
+        Layouts.BlockedToNchw(output, standard, y[0], y[1], y[2], y[3], op.Block);
+        return standard;
+    }
+
+    private static void AssertClose(float[] expected, float[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 + 1e-5 * Math.Abs(expected[i]), $"element {i}: {actual[i]} vs {expected[i]}");
+    }
+
+    [Theory]
+    [InlineData("MaxPool", 3, 2, 1, 1, false)]
+    [InlineData("MaxPool", 2, 2, 0, 0, false)]
+    [InlineData("AveragePool", 3, 2, 1, 1, false)]
+    [InlineData("AveragePool", 3, 2, 1, 1, true)]
+    [InlineData("AveragePool", 3, 1, 1, 1, true)]
+    public void Pooling(string kind, int k, int s, int pad, int padEnd, bool includePad)
+    {
+        int n = 2, c = 20, h = 9, w = 7;
+        int oh = (h + pad + padEnd - k) / s + 1, ow = (w + pad + padEnd - k) / s + 1;
+        var x = NaiveConv.Random(new Random(1), n * c * h * w);
+        var expected = new float[n * c * oh * ow];
+        for (int b = 0; b < n * c; b++)
+        for (int i = 0; i < oh; i++)
+        for (int j = 0; j < ow; j++)
+        {
+            float acc = kind == "MaxPool" ? float.NegativeInfinity : 0;
+            int cells = 0;
+            for (int r = 0; r < k; r++)
+            for (int q = 0; q < k; q++)
+            {
+                int yy = i * s - pad + r, xx = j * s - pad + q;
+                if (yy < 0 || yy >= h || xx < 0 || xx >= w)
+                    continue;
+                float v = x[(b * h + yy) * w + xx];
+                acc = kind == "MaxPool" ? Math.Max(acc, v) : acc + v;
+                cells++;
+            }
+            int divisor = includePad ? (Math.Min(i * s - pad + k, h + padEnd) - (i * s - pad)) * (Math.Min(j * s - pad + k, w + padEnd) - (j * s - pad)) : cells;
+            expected[(b * oh + i) * ow + j] = kind == "MaxPool" ? acc : acc / divisor;
+        }
+        var op = new FixedOp(kind, [[n, c, h, w]], [n, c, oh, ow], 16, [k, k], [s, s], [pad, pad], includePad);
+        AssertClose(expected, Run(op, x));
+    }
+
+    [Fact]
+    public void Global_average_pool()
+    {
+        var x = NaiveConv.Random(new Random(2), 1 * 24 * 5 * 6);
+        var expected = Enumerable.Range(0, 24).Select(ch => x.Skip(ch * 30).Take(30).Sum() / 30f).ToArray();
+        AssertClose(expected, Run(new FixedOp("GlobalAveragePool", [[1, 24, 5, 6]], [1, 24, 1, 1], 16), x));
+    }
+
+    [Theory]
+    [InlineData("Add", "Relu")]
+    [InlineData("Mul", "")]
+    [InlineData("Activation", "Sigmoid")]
+    [InlineData("Activation", "Clip")]
+    public void Elementwise(string kind, string activation)
+    {
+        int[] shape = [1, 3, 70, 71];
+        int count = shape.Aggregate(1, (p, d) => p * d);
+        var random = new Random(3);
+        var a = NaiveConv.Random(random, count);
+        var b = NaiveConv.Random(random, count);
+        var e = new Epilogue(false, false, activation, 0, activation == "Clip" ? 0.5f : 0);
+        var expected = Enumerable.Range(0, count).Select(i => NaiveConv.Activate(e, kind switch { "Add" => a[i] + b[i], "Mul" => a[i] * b[i], _ => a[i] })).ToArray();
+        var op = new FixedOp(kind, kind == "Activation" ? [shape] : [shape, shape], shape, 0, Activation: e);
+        AssertClose(expected, kind == "Activation" ? Run(op, a) : Run(op, a, b));
+    }
+
+    [Fact]
+    public void Softmax_over_the_last_axis()
+    {
+        var x = NaiveConv.Random(new Random(4), 3 * 1000).Select(v => v * 20).ToArray();
+        var expected = new float[x.Length];
+        for (int r = 0; r < 3; r++)
+        {
+            var row = x.Skip(r * 1000).Take(1000).ToArray();
+            double max = row.Max(), sum = row.Sum(v => Math.Exp(v - max));
+            for (int c = 0; c < 1000; c++)
+                expected[r * 1000 + c] = (float)(Math.Exp(row[c] - max) / sum);
+        }
+        AssertClose(expected, Run(new FixedOp("Softmax", [[3, 1000]], [3, 1000], 0), x));
+    }
+
+    [Fact]
+    public void Concat_of_whole_channel_blocks()
+    {
+        var random = new Random(5);
+        var a = NaiveConv.Random(random, 2 * 16 * 3 * 3);
+        var b = NaiveConv.Random(random, 2 * 32 * 3 * 3);
+        var expected = new float[2 * 48 * 9];
+        for (int n = 0; n < 2; n++)
+        {
+            Array.Copy(a, n * 16 * 9, expected, n * 48 * 9, 16 * 9);
+            Array.Copy(b, n * 32 * 9, expected, n * 48 * 9 + 16 * 9, 32 * 9);
+        }
+        AssertClose(expected, Run(new FixedOp("Concat", [[2, 16, 3, 3], [2, 32, 3, 3]], [2, 48, 3, 3], 16), a, b));
+        Assert.False(FixedKernels.Supports(new FixedOp("Concat", [[2, 8, 3, 3], [2, 32, 3, 3]], [2, 40, 3, 3], 16)));
+    }
+}
