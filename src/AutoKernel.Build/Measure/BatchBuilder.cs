@@ -92,6 +92,13 @@ public sealed class BatchBuilder
     public BuildResult Build(IReadOnlyList<Candidate> batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        return Build([.. batch.Select(c => (c.ClassName, c.Source))]);
+    }
+
+    /// <summary>Compiles any emitted kernel sources (tuned or fixed), one result per source, in order.</summary>
+    public BuildResult Build(IReadOnlyList<(string ClassName, string Source)> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
         var clock = Stopwatch.StartNew();
         var errors = new string?[batch.Count];
         var assemblies = new string?[batch.Count];

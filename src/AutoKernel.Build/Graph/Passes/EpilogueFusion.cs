@@ -143,7 +143,8 @@ public static class EpilogueFusion
         return true;
     }
 
-    private static bool TryActivation(ModelGraph graph, Node node, out Activation activation)
+    /// <summary>An activation node's kind and parameters; false when Clip's bounds are not constant scalars.</summary>
+    internal static bool TryActivation(ModelGraph graph, Node node, out Activation activation)
     {
         var (alpha, beta) = Activations.DefaultParameters(node);
         if (node.OpType == "Clip" && graph.Opset >= 11)
