@@ -11,6 +11,7 @@ public static class KernelTemplates
         new Conv2d1x1Template(),
         new Conv2dWinogradTemplate(),
         new DepthwiseConv2dTemplate(),
+        new GroupConv2dTemplate(),
         new DenseTemplate(),
     ];
 }

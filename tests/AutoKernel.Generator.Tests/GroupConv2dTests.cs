@@ -1,0 +1,67 @@
+using System.Reflection;
+using AutoKernel.Generator.Kernels;
+using AutoKernel.Generator.Tests.Support;
+using AutoKernel.Generator.Workloads;
+using AutoKernel.Runtime.Threading;
+
+namespace AutoKernel.Generator.Tests;
+
+public sealed unsafe class GroupConv2dTests
+{
+    private static readonly CpuTarget Avx512 = new(512, 2, "test");
+    private static readonly GroupConv2dTemplate Template = new();
+
+    public static TheoryData<Conv2dWorkload, string, bool> Cases() => new()
+    {
+        // n, c, h, w, k, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, groups
+        { new Conv2dWorkload(1, 8, 9, 40, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2), "Relu", false },
+        { new Conv2dWorkload(2, 16, 7, 13, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 4), "", true },
+        { new Conv2dWorkload(1, 32, 6, 70, 32, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 8), "Clip", false },
+        { new Conv2dWorkload(1, 8, 10, 37, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8), "Sigmoid", true },
+        { new Conv2dWorkload(1, 12, 11, 50, 24, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 3), "LeakyRelu", false },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Matches_the_definition_on_both_paths(Conv2dWorkload c, string activation, bool residual)
+    {
+        Assert.True(Template.Supports(c));
+        var e = new Epilogue(true, residual, activation, activation == "LeakyRelu" ? 0.1f : 0f, activation == "Clip" ? 6f : 0f);
+        var random = new Random(c.InChannels * 100 + c.Groups);
+        var x = NaiveConv.Random(random, c.Batch * c.InChannels * c.InHeight * c.InWidth);
+        var weights = NaiveConv.Random(random, c.OutChannels * (c.InChannels / c.Groups) * c.KernelHeight * c.KernelWidth);
+        var bias = NaiveConv.Random(random, c.OutChannels);
+        var res = residual ? NaiveConv.Random(random, c.Batch * c.OutChannels * c.OutHeight * c.OutWidth) : null;
+        var expected = NaiveConv.Run(c, e, x, weights, bias, res);
+
+        var configs = Template.CreateSpace(c, Avx512).EnumerateValid().ToList();
+        var picked = configs.Where((_, i) => i % Math.Max(1, configs.Count / 4) == 0).ToList();
+        var kernels = KernelCompiler.CompileMany(
+            picked.Select((cfg, i) => Template.Emit(c, e, cfg, Avx512, "G", $"K{i}")),
+            picked.Select((_, i) => $"G.K{i}"));
+        using var pool = new WorkerPool(2);
+        for (int i = 0; i < kernels.Count; i++)
+        {
+            var kernel = kernels[i];
+            kernel.Prepare(weights, bias);
+            foreach (bool portable in new[] { false, true })
+            {
+                kernel.GetType().GetProperty("ForcePortable", BindingFlags.Public | BindingFlags.Static)!.SetValue(null, portable);
+                var output = new float[kernel.OutputLength];
+                fixed (float* px = x, po = output, pr = res)
+                    kernel.Run(px, po, pr, pool);
+                for (int j = 0; j < expected.Length; j++)
+                    Assert.True(Math.Abs(output[j] - expected[j]) <= 1e-4 + 1e-4 * Math.Abs(expected[j]), $"{picked[i]} portable={portable} element {j}: {output[j]} vs {expected[j]}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Takes_grouped_and_multiplier_depthwise_but_leaves_plain_depthwise_to_its_template()
+    {
+        Assert.False(Template.Supports(new Conv2dWorkload(1, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8)));
+        Assert.True(new DepthwiseConv2dTemplate().Supports(new Conv2dWorkload(1, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8)));
+        Assert.True(Template.Supports(new Conv2dWorkload(1, 8, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8)));
+        Assert.False(Template.Supports(new Conv2dWorkload(1, 8, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)));
+    }
+}
