@@ -130,7 +130,10 @@ public sealed class GroupConv2dTemplate : KernelTemplate
                         {
                             w.Line("Scalar(s, n, k0, x, oh, 0, OwLo);");
                             w.Line("ow = OwLo;");
-                            w.Block("for (; ow + TOW * VF <= OwHi; ow += TOW * VF)", () => EmitVectorTile(w, epilogue, V, tk, tow));
+                            w.Block("for (; ow + TOW * VF <= OwHi; ow += TOW * VF)", () => EmitVectorTile(w, epilogue, V, vf, tk, tow));
+                            // Narrower vectors for the rest of the interior before the scalar tail.
+                            foreach (int lanes in new[] { 8, 4 }.Where(l => l < vf))
+                                w.Block(Invariant($"for (; ow + {lanes} <= OwHi; ow += {lanes})"), () => EmitVectorTile(w, epilogue, "Vector" + (lanes * 32), lanes, tk, 1));
                         });
                     }
                     w.Line("Scalar(s, n, k0, x, oh, ow, OW);");
@@ -143,7 +146,7 @@ public sealed class GroupConv2dTemplate : KernelTemplate
     }
 
     /// <summary>tile_k x tile_ow vectors of one output row; every tap is inside the input row.</summary>
-    private static void EmitVectorTile(CodeWriter w, Epilogue e, string V, int tk, int tow)
+    private static void EmitVectorTile(CodeWriter w, Epilogue e, string V, int lanes, int tk, int tow)
     {
         for (int k = 0; k < tk; k++)
         {
@@ -161,7 +164,7 @@ public sealed class GroupConv2dTemplate : KernelTemplate
                 w.Block("for (int kw = 0; kw < KW; kw++)", () =>
                 {
                     for (int j = 0; j < tow; j++)
-                        w.Line(Invariant($"var x{j} = {V}.Load(xr + kw * DW + {j} * VF);"));
+                        w.Line(Invariant($"var x{j} = {V}.Load(xr + kw * DW + {j * lanes});"));
                     for (int k = 0; k < tk; k++)
                     {
                         w.Line(Invariant($"var w{k} = {V}.Create(wr[{k} * CG * KH * KW + kw]);"));
@@ -175,7 +178,7 @@ public sealed class GroupConv2dTemplate : KernelTemplate
         {
             for (int j = 0; j < tow; j++)
             {
-                w.Line(Invariant($"float* y{k}_{j} = s.Out + ((n * K + k0 + {k}) * OH + oh) * OW + ow + {j} * VF;"));
+                w.Line(Invariant($"float* y{k}_{j} = s.Out + ((n * K + k0 + {k}) * OH + oh) * OW + ow + {j * lanes};"));
                 w.Line(Invariant($"acc{k}_{j} += {V}.Create(s.B[k0 + {k}]);"));
                 if (e.Residual)
                     w.Line(Invariant($"acc{k}_{j} += {V}.Load(s.Res + (y{k}_{j} - s.Out));"));
