@@ -250,19 +250,8 @@ internal sealed class Conv2d1x1Emitter
                 for (int j = 0; j < v; j++)
                 {
                     int off = i * _ocBn + j * vf;
-                    _w.Block(S($"// pixel {i}, vector {j}"), () =>
-                    {
-                        L($"{vc}<float> acc = a{i}_{j};");
-                        if (_e.Bias)
-                            L($"acc += bias{j};");
-                        if (_e.Residual)
-                            L($"acc += {vc}.Load(r + {off});");
-                        if (_e.Activation.Length > 0)
-                            _w.Line("acc = " + EpilogueCode.Vector(_e, "acc", vc) + ";");
-                        if (NeedsMask)
-                            L($"acc = {vc}.BitwiseAnd(acc, {vc}.Load(bOc + {_ocb * _ocBn + j * vf}));");
-                        L($"{vc}.Store(acc, o + {off});");
-                    });
+                    _w.Block(S($"// pixel {i}, vector {j}"), () => EpilogueCode.StoreVector(
+                        _w, _e, vc, S($"a{i}_{j}"), S($"bias{j}"), S($"r + {off}"), NeedsMask ? S($"bOc + {_ocb * _ocBn + j * vf}") : null, S($"o + {off}")));
                 }
             }
         });

@@ -66,4 +66,24 @@ public static class EpilogueCode
             _ => throw new ArgumentException($"activation '{e.Activation}' has no scalar form", nameof(e)),
         };
     }
+
+    /// <summary>
+    /// Writes the epilogue of one accumulator vector and its store: acc, + bias, + the residual
+    /// loaded from <paramref name="residualAt"/>, the activation, an optional AND with the mask
+    /// loaded from <paramref name="maskAt"/> (zeroing padded channels), then the store.
+    /// </summary>
+    public static void StoreVector(CodeWriter w, Epilogue e, string vectorClass, string accumulator, string bias, string residualAt, string? maskAt, string outputAt)
+    {
+        string V = vectorClass;
+        w.Line($"{V}<float> acc = {accumulator};");
+        if (e.Bias)
+            w.Line($"acc += {bias};");
+        if (e.Residual)
+            w.Line($"acc += {V}.Load({residualAt});");
+        if (e.Activation.Length > 0)
+            w.Line("acc = " + Vector(e, "acc", V) + ";");
+        if (maskAt is not null)
+            w.Line($"acc = {V}.BitwiseAnd(acc, {V}.Load({maskAt}));");
+        w.Line($"{V}.Store(acc, {outputAt});");
+    }
 }
