@@ -126,7 +126,8 @@ public static class BenchOpsCommand
         var templates = KernelTemplates.All.Where(t => t.Supports(task.Workload)).ToList();
         if (templates.Count == 0)
             return candidates;
-        var random = new Random(HashCode.Combine(settings.Seed, taskIndex));
+        // Deterministic per (seed, task): HashCode.Combine is randomized per process, so it cannot seed a sample.
+        var random = new Random(unchecked(settings.Seed * 1_000_003 + taskIndex));
         int perTemplate = Math.Max(1, settings.Configs / templates.Count);
         foreach (var template in templates)
         {
