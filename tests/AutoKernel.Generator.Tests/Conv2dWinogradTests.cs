@@ -6,7 +6,7 @@ using AutoKernel.Runtime.Threading;
 
 namespace AutoKernel.Generator.Tests;
 
-public sealed unsafe class Conv2dWinogradTests
+public sealed class Conv2dWinogradTests
 {
     private static readonly CpuTarget Avx512 = new(512, 2, "test");
     private static readonly Conv2dWinogradTemplate Template = new();
@@ -47,22 +47,11 @@ public sealed unsafe class Conv2dWinogradTests
             string source = Template.Emit(workload, epilogue, config, Avx512, "T", "Winograd");
             Assert.Equal(source, Template.Emit(workload, epilogue, config, Avx512, "T", "Winograd"));
             var kernel = KernelCompiler.Compile(source, "T.Winograd");
-            kernel.Prepare(weights, bias);
             foreach (bool portable in new[] { false, true })
             {
                 kernel.GetType().GetProperty("ForcePortable", BindingFlags.Public | BindingFlags.Static)!.SetValue(null, portable);
-                var input = new float[kernel.InputLength];
-                var output = new float[kernel.OutputLength];
-                var residualNative = new float[kernel.OutputLength];
-                kernel.InputToNative(x, input);
-                if (res is not null)
-                    kernel.OutputToNative(res, residualNative);
-                fixed (float* pi = input, po = output, pr = residualNative)
-                    kernel.Run(pi, po, res is null ? null : pr, pool);
-                var actual = new float[expected.Length];
-                kernel.OutputFromNative(output, actual);
-                for (int i = 0; i < expected.Length; i++)
-                    Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-4 + 1e-4 * Math.Abs(expected[i]), $"{config} portable={portable} element {i}: {actual[i]} vs {expected[i]}");
+                var actual = KernelBatch.Run(kernel, x, weights, bias, res, expected.Length, pool);
+                KernelBatch.AssertClose(expected, actual, $"{config} portable={portable}");
             }
         }
     }

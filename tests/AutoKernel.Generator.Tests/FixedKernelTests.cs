@@ -6,7 +6,7 @@ using AutoKernel.Runtime.Threading;
 namespace AutoKernel.Generator.Tests;
 
 /// <summary>Generated kernels for untuned operators against loop-by-loop definitions.</summary>
-public sealed unsafe class FixedKernelTests
+public sealed class FixedKernelTests
 {
     private static readonly CpuTarget Target = new(512, 2, "test");
 
@@ -14,39 +14,8 @@ public sealed unsafe class FixedKernelTests
     {
         string source = FixedKernels.Emit(op, Target, "F", "Kernel");
         var kernel = (IFixedKernel)Activator.CreateInstance(KernelCompiler.CompileAssembly([source]).GetType("F.Kernel", throwOnError: true)!)!;
-        bool blocked = op.OpType is "MaxPool" or "AveragePool" or "GlobalAveragePool" or "Concat";
-        var native = new float[standardInputs.Length][];
-        for (int i = 0; i < native.Length; i++)
-        {
-            native[i] = new float[kernel.InputLength(i)];
-            var s = op.Inputs[i];
-            if (blocked)
-                Layouts.NchwToBlocked(standardInputs[i], native[i], s[0], s[1], s[2], s[3], op.Block);
-            else
-                standardInputs[i].CopyTo(native[i], 0);
-        }
-        var output = new float[kernel.OutputLength];
         using var pool = new WorkerPool(2);
-        var handles = native.Select(a => System.Runtime.InteropServices.GCHandle.Alloc(a, System.Runtime.InteropServices.GCHandleType.Pinned)).ToArray();
-        try
-        {
-            float** pointers = stackalloc float*[native.Length];
-            for (int i = 0; i < native.Length; i++)
-                pointers[i] = (float*)handles[i].AddrOfPinnedObject();
-            fixed (float* o = output)
-                kernel.Run(pointers, o, pool);
-        }
-        finally
-        {
-            foreach (var h in handles)
-                h.Free();
-        }
-        if (!blocked)
-            return output;
-        var y = op.Output;
-        var standard = new float[y[0] * y[1] * y[2] * y[3]];
-        Layouts.BlockedToNchw(output, standard, y[0], y[1], y[2], y[3], op.Block);
-        return standard;
+        return StandardLayout.Run(kernel, standardInputs, op.Output.Aggregate(1, (p, d) => p * d), pool);
     }
 
     private static void AssertClose(float[] expected, float[] actual)

@@ -6,7 +6,7 @@ using AutoKernel.Runtime.Threading;
 
 namespace AutoKernel.Generator.Tests;
 
-public sealed unsafe class GroupConv2dTests
+public sealed class GroupConv2dTests
 {
     private static readonly CpuTarget Avx512 = new(512, 2, "test");
     private static readonly GroupConv2dTemplate Template = new();
@@ -42,16 +42,11 @@ public sealed unsafe class GroupConv2dTests
         using var pool = new WorkerPool(2);
         for (int i = 0; i < kernels.Count; i++)
         {
-            var kernel = kernels[i];
-            kernel.Prepare(weights, bias);
             foreach (bool portable in new[] { false, true })
             {
-                kernel.GetType().GetProperty("ForcePortable", BindingFlags.Public | BindingFlags.Static)!.SetValue(null, portable);
-                var output = new float[kernel.OutputLength];
-                fixed (float* px = x, po = output, pr = res)
-                    kernel.Run(px, po, pr, pool);
-                for (int j = 0; j < expected.Length; j++)
-                    Assert.True(Math.Abs(output[j] - expected[j]) <= 1e-4 + 1e-4 * Math.Abs(expected[j]), $"{picked[i]} portable={portable} element {j}: {output[j]} vs {expected[j]}");
+                kernels[i].GetType().GetProperty("ForcePortable", BindingFlags.Public | BindingFlags.Static)!.SetValue(null, portable);
+                var actual = KernelBatch.Run(kernels[i], x, weights, bias, res, expected.Length, pool);
+                KernelBatch.AssertClose(expected, actual, $"{picked[i]} portable={portable}");
             }
         }
     }

@@ -29,12 +29,14 @@ public static class TensorComparison
             if (double.IsNaN(a) && double.IsNaN(e) || a == e)
                 continue; // equal infinities and NaNs agree
             double abs = Math.Abs(a - e);
-            if (double.IsNaN(abs))
+            // Unequal values where either side is NaN or infinite never agree (an infinite expected
+            // value would otherwise make the relative tolerance infinite too).
+            if (double.IsNaN(abs) || !double.IsFinite(a) || !double.IsFinite(e))
                 abs = double.PositiveInfinity;
             double rel = abs / Math.Max(Math.Abs(e), double.Epsilon);
             maxAbs = Math.Max(maxAbs, abs);
             maxRel = Math.Max(maxRel, rel);
-            if (!(abs <= atol + rtol * Math.Abs(e)))
+            if (double.IsPositiveInfinity(abs) || !(abs <= atol + rtol * Math.Abs(e)))
                 mismatches++;
         }
         return new(maxAbs, maxRel, mismatches, actual.Length, null);

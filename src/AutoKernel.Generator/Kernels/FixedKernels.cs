@@ -61,6 +61,8 @@ public static class FixedKernels
                 else if (op.OpType != "Concat")
                     w.Line("private struct Args { public float* In, Out; }");
                 w.Line();
+                EmitLayouts(w, op);
+                w.Line();
                 w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                 w.Block("public void Run(float** inputs, float* output, WorkerPool pool)", () => EmitBody(w, op, target));
             });
@@ -76,6 +78,33 @@ public static class FixedKernels
     private static long Length(int[] shape, FixedOp op) =>
         Blocked(op) ? (long)shape[0] * EmitterShared.Blocks(shape[1], op.Block) * op.Block * shape[2] * shape[3]
         : shape.Aggregate(1L, (p, d) => p * d);
+
+    /// <summary>Layout converters: NCHW[b]c for the spatial operators, plain copies otherwise.</summary>
+    private static void EmitLayouts(CodeWriter w, FixedOp op)
+    {
+        w.Block("public void InputToNative(int index, ReadOnlySpan<float> standard, Span<float> native)", () =>
+        {
+            if (!Blocked(op))
+            {
+                w.Line("standard.Slice(0, InputLength(index)).CopyTo(native);");
+                return;
+            }
+            w.Line("switch (index)");
+            w.Line("{");
+            for (int i = 0; i < op.Inputs.Count; i++)
+            {
+                int[] x = op.Inputs[i];
+                w.Line(Invariant($"    case {i}: Layouts.NchwToBlocked(standard, native, {x[0]}, {x[1]}, {x[2]}, {x[3]}, {op.Block}); break;"));
+            }
+            w.Line("    default: throw new ArgumentOutOfRangeException(nameof(index));");
+            w.Line("}");
+        });
+        int[] y = op.Output;
+        w.Line("public void OutputFromNative(ReadOnlySpan<float> native, Span<float> standard) =>");
+        w.Line(Blocked(op)
+            ? Invariant($"    Layouts.BlockedToNchw(native, standard, {y[0]}, {y[1]}, {y[2]}, {y[3]}, {op.Block});")
+            : "    native.Slice(0, OutputLength).CopyTo(standard);");
+    }
 
     private static void EmitBody(CodeWriter w, FixedOp op, CpuTarget target)
     {

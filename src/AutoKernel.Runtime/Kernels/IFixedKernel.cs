@@ -17,4 +17,10 @@ public unsafe interface IFixedKernel
     int OutputLength { get; }
 
     void Run(float** inputs, float* output, WorkerPool pool);
+
+    /// <summary>Standard-layout (NCHW or row-major) input <paramref name="index"/> to the kernel's layout.</summary>
+    void InputToNative(int index, ReadOnlySpan<float> standard, Span<float> native);
+
+    /// <summary>Kernel-layout output to standard layout.</summary>
+    void OutputFromNative(ReadOnlySpan<float> native, Span<float> standard);
 }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Runtime.Loader;
 using AutoKernel.Build.Compare;
 using AutoKernel.Build.Graph;
@@ -17,7 +16,7 @@ namespace AutoKernel.Build.Tests.Lowering;
 /// Every untuned node of the zoo networks that lowers to a generated fixed kernel computes what the
 /// reference executor computes for that node (the oracle), on random inputs of the node's shapes.
 /// </summary>
-public sealed unsafe class FixedKernelOracleTests
+public sealed class FixedKernelOracleTests
 {
     private const int Block = 16;
 
@@ -42,6 +41,7 @@ public sealed unsafe class FixedKernelOracleTests
         var target = new CpuTarget(512, 2, "test");
         using var build = new BatchBuilder().Build([.. lowered.Select((x, i) => ($"F.K{i}", FixedKernels.Emit(x.Op!, target, "F", $"K{i}")))]);
         Assert.All(build.Errors, e => Assert.Null(e));
+        using var pool = new WorkerPool(2);
         var random = new Random(7);
         for (int i = 0; i < lowered.Count; i++)
         {
@@ -51,46 +51,9 @@ public sealed unsafe class FixedKernelOracleTests
 
             var inputs = node.Inputs.Select(v => v.Length == 0 ? null : graph.Initializers.TryGetValue(v, out var c) ? c : Graphs.RandomFloats(random.Next(), graph.TypeOf(v)!.Shape)).ToArray();
             var expected = ReferenceKernels.Run(node, graph.Opset, inputs)[0];
-            var actual = RunFixed(kernel, op, [.. inputs.Take(op.Inputs.Count).Select(t => t!.Floats)]);
+            var actual = StandardLayout.Run(kernel, [.. inputs.Take(op.Inputs.Count).Select(t => t!.Floats)], expected.Length, pool);
             var result = TensorComparison.Compare(Tensor.FromFloats(expected.Shape, actual), expected, 1e-5, 1e-5);
             Assert.True(result.Passed, $"{name} node {node.Name} ({node.OpType}): {result}");
         }
-    }
-
-    private static float[] RunFixed(IFixedKernel kernel, FixedOp op, float[][] standard)
-    {
-        bool blocked = op.OpType is "MaxPool" or "AveragePool" or "GlobalAveragePool" or "Concat";
-        var native = new float[standard.Length][];
-        for (int i = 0; i < standard.Length; i++)
-        {
-            native[i] = new float[kernel.InputLength(i)];
-            var s = op.Inputs[i];
-            if (blocked)
-                Layouts.NchwToBlocked(standard[i], native[i], s[0], s[1], s[2], s[3], op.Block);
-            else
-                standard[i].CopyTo(native[i], 0);
-        }
-        var output = new float[kernel.OutputLength];
-        var handles = native.Select(a => GCHandle.Alloc(a, GCHandleType.Pinned)).ToArray();
-        try
-        {
-            float** pointers = stackalloc float*[native.Length];
-            for (int i = 0; i < native.Length; i++)
-                pointers[i] = (float*)handles[i].AddrOfPinnedObject();
-            using var pool = new WorkerPool(2);
-            fixed (float* o = output)
-                kernel.Run(pointers, o, pool);
-        }
-        finally
-        {
-            foreach (var h in handles)
-                h.Free();
-        }
-        if (!blocked)
-            return output;
-        var y = op.Output;
-        var result = new float[y[0] * y[1] * y[2] * y[3]];
-        Layouts.BlockedToNchw(output, result, y[0], y[1], y[2], y[3], op.Block);
-        return result;
     }
 }
