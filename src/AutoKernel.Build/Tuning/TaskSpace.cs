@@ -1,0 +1,94 @@
+using AutoKernel.Generator.Kernels;
+using AutoKernel.Generator.Schedules;
+using AutoKernel.Generator.Workloads;
+
+namespace AutoKernel.Build.Tuning;
+
+/// <summary>A point of a <see cref="TaskSpace"/>: a configuration of one of the task's templates.</summary>
+public sealed record Point(int Space, Config Config)
+{
+    public long Index => Config.Index;
+
+    public override string ToString() => $"{Config.Space.Template} #{Config.Index}";
+}
+
+/// <summary>
+/// Everything the tuner may try for one workload: the union of the configuration spaces of the
+/// templates that support it (a 3x3 convolution has direct and Winograd schedules, a 1x1 one has
+/// the general and the 1x1 schedule). Sampling picks a template uniformly, then a configuration,
+/// so that a small space is not drowned by a large one.
+/// </summary>
+public sealed class TaskSpace
+{
+    public TaskSpace(Workload workload, CpuTarget target, IEnumerable<KernelTemplate>? templates = null)
+        : this(workload, target, (templates ?? KernelTemplates.All).Where(t => t.Supports(workload)).ToList())
+    {
+    }
+
+    private TaskSpace(Workload workload, CpuTarget target, List<KernelTemplate> templates)
+    {
+        Workload = workload;
+        Target = target;
+        Templates = templates;
+        Spaces = [.. templates.Select(t => t.CreateSpace(workload, target))];
+    }
+
+    /// <summary>A task space over given spaces, without templates (synthetic spaces in tests).</summary>
+    public TaskSpace(IReadOnlyList<ConfigSpace> spaces)
+    {
+        Workload = null;
+        Target = null;
+        Templates = [];
+        Spaces = spaces;
+    }
+
+    public Workload? Workload { get; }
+
+    public CpuTarget? Target { get; }
+
+    /// <summary>The templates, parallel to <see cref="Spaces"/> (empty for a synthetic space).</summary>
+    public IReadOnlyList<KernelTemplate> Templates { get; }
+
+    public IReadOnlyList<ConfigSpace> Spaces { get; }
+
+    /// <summary>Points in all spaces, valid or not.</summary>
+    public long Size => Spaces.Sum(s => s.Size);
+
+    public int SpaceOf(string template)
+    {
+        for (int i = 0; i < Spaces.Count; i++)
+        {
+            if (Spaces[i].Template == template)
+                return i;
+        }
+        return -1;
+    }
+
+    /// <summary>The point a record names, or null when the template is not in this space or the index is out of range.</summary>
+    public Point? Find(string template, long index)
+    {
+        int s = SpaceOf(template);
+        if (s < 0 || index < 0 || index >= Spaces[s].Size)
+            return null;
+        return new Point(s, Spaces[s].Decode(index));
+    }
+
+    /// <summary>A random valid point: a uniformly chosen template, then a uniformly chosen valid configuration.</summary>
+    public Point? Sample(Random random)
+    {
+        for (int attempt = 0; attempt < Spaces.Count * 2; attempt++)
+        {
+            int s = random.Next(Spaces.Count);
+            if (Spaces[s].Sample(random) is { } config)
+                return new Point(s, config);
+        }
+        return null;
+    }
+
+    /// <summary>A valid point that differs in one knob of the same template.</summary>
+    public Point? Neighbour(Point point, Random random) =>
+        Spaces[point.Space].Neighbour(point.Config, random) is { } config ? new Point(point.Space, config) : null;
+
+    /// <summary>A stable key of a point across spaces, for visited sets.</summary>
+    public static (int, long) KeyOf(Point point) => (point.Space, point.Index);
+}
