@@ -59,7 +59,14 @@ public sealed class Runner : IDisposable
     public string CommandLine => string.Join(" ", [_fileName, .. _arguments]);
 
     /// <summary>Builds the batch, then measures each candidate in order. Results are in batch order.</summary>
-    public IReadOnlyList<MeasureResult> Measure(IReadOnlyList<Candidate> batch)
+    public IReadOnlyList<MeasureResult> Measure(IReadOnlyList<Candidate> batch) => Measure(batch, CancellationToken.None);
+
+    /// <summary>
+    /// As <see cref="Measure(IReadOnlyList{Candidate})"/>; when <paramref name="cancellation"/>
+    /// fires, the candidate being measured finishes and the results so far (a prefix of the
+    /// batch) are returned.
+    /// </summary>
+    public IReadOnlyList<MeasureResult> Measure(IReadOnlyList<Candidate> batch, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(batch);
         lock (_gate)
@@ -72,6 +79,8 @@ public sealed class Runner : IDisposable
             var results = new MeasureResult[batch.Count];
             for (int i = 0; i < batch.Count; i++)
             {
+                if (cancellation.IsCancellationRequested)
+                    return results[..i];
                 var candidate = batch[i];
                 if (build.Errors[i] is { } error)
                 {
