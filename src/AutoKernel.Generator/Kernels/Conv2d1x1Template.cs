@@ -48,7 +48,13 @@ public sealed class Conv2d1x1Template : KernelTemplate
             ]);
     }
 
-    public override string Emit(Workload workload, Epilogue epilogue, Config config, CpuTarget target, string ns, string className)
+    public override string Emit(Workload workload, Epilogue epilogue, Config config, CpuTarget target, string ns, string className) =>
+        Emitter(workload, epilogue, config, target).Emit(ns, className);
+
+    public override LoopNest DescribeLoops(Workload workload, Config config, CpuTarget target) =>
+        Emitter(workload, Epilogue.None, config, target).Describe();
+
+    private Conv2d1x1Emitter Emitter(Workload workload, Epilogue epilogue, Config config, CpuTarget target)
     {
         var c = Check(workload);
         if (config.Space.Template != Name)
@@ -56,8 +62,7 @@ public sealed class Conv2d1x1Template : KernelTemplate
         int ocBn = config["tile_oc"][1];
         if (ocBn % target.VectorFloats != 0)
             throw new ArgumentException($"oc_bn {ocBn} is not a multiple of {target.VectorFloats}", nameof(config));
-        return new Conv2d1x1Emitter(c, epilogue, target, config["tile_ic"][1], ocBn, config["tile_p"][1], config.Value("tile_pt"), config.Value("parallel"), config.ToString())
-            .Emit(ns, className);
+        return new Conv2d1x1Emitter(c, epilogue, target, config["tile_ic"][1], ocBn, config["tile_p"][1], config.Value("tile_pt"), config.Value("parallel"), config.ToString());
     }
 
     private static int Blocks(int extent, int block) => EmitterShared.Blocks(extent, block);
@@ -73,7 +78,7 @@ internal sealed class Conv2d1x1Emitter
     private readonly CpuTarget _target;
     private readonly string _description;
     private readonly CodeWriter _w = new();
-    private readonly int _n, _ic, _h, _wd, _oc, _plane, _icBn, _ocBn, _icb, _ocb, _tile, _chunk, _chunks, _parallel, _rem;
+    private readonly int _n, _ic, _h, _wd, _oc, _plane, _icBn, _ocBn, _icb, _ocb, _tile, _tilePt, _chunk, _chunks, _parallel, _rem;
 
     public Conv2d1x1Emitter(Conv2dWorkload c, Epilogue epilogue, CpuTarget target, int icBn, int ocBn, int tileP, int tilePt, int parallel, string description)
     {
@@ -84,7 +89,7 @@ internal sealed class Conv2d1x1Emitter
         _description = description;
         _n = c.Batch; _ic = c.InChannels; _h = c.InHeight; _wd = c.InWidth; _oc = c.OutChannels;
         _plane = checked(_h * _wd);
-        _icBn = icBn; _ocBn = ocBn; _tile = tileP; _parallel = parallel;
+        _icBn = icBn; _ocBn = ocBn; _tile = tileP; _tilePt = tilePt; _parallel = parallel;
         _icb = (_ic + icBn - 1) / icBn;
         _ocb = (_oc + ocBn - 1) / ocBn;
         _chunk = checked(tileP * tilePt);
@@ -156,6 +161,46 @@ internal sealed class Conv2d1x1Emitter
         return _w.ToString();
     }
 
+    /// <summary>
+    /// The main path's loop nest as EmitWork, EmitChunk and EmitTile write it: tasks, the chunk's
+    /// tile_pt register tiles with the oc blocks inside them (parallel 1) or outside the chunk
+    /// (parallel 2), then per tile the ic blocks and the ic loop with tile_p x oc_bn/VF FMAs.
+    /// The remainder tile of the last chunk is folded into a full one.
+    /// </summary>
+    public LoopNest Describe()
+    {
+        int vf = _target.VectorFloats;
+        var b = new LoopNestBuilder();
+        var input = b.Buffer("input", BufferRole.Input, ("n", _n), ("icb", _icb), ("p", _plane), ("ic", _icBn));
+        var weight = b.Buffer("weight", BufferRole.Weight, ("ocb", _ocb), ("icb", _icb), ("ic", _icBn), ("oc", _ocBn));
+        var output = b.Buffer("output", BufferRole.Output, ("n", _n), ("ocb", _ocb), ("p", _plane), ("oc", _ocBn));
+        var n = LoopNestBuilder.Axis("n", _n, input.At("n"), output.At("n"));
+        var ocb = LoopNestBuilder.Axis("ocb", _ocb, weight.At("ocb"), output.At("ocb"));
+        var chunk = LoopNestBuilder.Axis("chunk", _chunks, input.At("p", _chunk), output.At("p", _chunk));
+        // Work: pool.For(tasks).
+        if (_parallel == 0)
+            b.Fused(LoopAnnotation.Parallel, n, ocb, chunk);
+        else
+            b.Fused(LoopAnnotation.Parallel, n, chunk);
+        if (_parallel == 2)
+            b.Loop("ocb", _ocb, ocb.Accesses);
+        // Chunk: register tiles, oc blocks inside each (parallel 1).
+        b.Loop("p.outer", _tilePt, input.At("p", _tile), output.At("p", _tile));
+        if (_parallel == 1)
+            b.Loop("ocb", _ocb, ocb.Accesses);
+        // Tile: ic blocks, the ic loop, tile_p broadcasts x oc_bn/VF FMAs.
+        b.Loop("cb", _icb, input.At("icb"), weight.At("icb"));
+        b.Loop("ic", _icBn, input.At("ic"), weight.At("ic"));
+        b.Loop("p.inner", _tile, LoopAnnotation.Unrolled, input.At("p"), output.At("p"));
+        b.Loop("oc.vec", _ocBn / vf, LoopAnnotation.Unrolled, weight.At("oc", vf), output.At("oc", vf));
+        b.Loop("oc.lane", vf, LoopAnnotation.Vectorized, weight.At("oc"), output.At("oc"));
+        return b.Build(
+            flopsPerIteration: 2,
+            vectorRegisters: Conv2dNchwcTemplate.RegistersNeeded(_tile, _ocBn, _target),
+            fullTileFraction: (double)(_plane - _rem) / _plane);
+    }
+
+    /// <remarks><see cref="Describe"/> mirrors the loops of EmitWork, EmitChunk and EmitTile: change them together.</remarks>
     private void EmitWork()
     {
         int outOcb = _plane * _ocBn;

@@ -67,6 +67,61 @@ internal sealed class Conv2dNchwcPlan
     public int WeightLength => checked(OCB * WOcb);
 
     public int TaskCount => Parallel == Conv2dNchwcTemplate.ParallelOcRows ? checked(N * OCB * OHB) : checked(N * OHB);
+
+    /// <summary>
+    /// The main path's loop nest, as <see cref="Conv2dNchwcEmitter"/> writes it: Work's tasks and
+    /// row loops (EmitWork), the row's column tiles (EmitRow), the (ic block, kh, kw) loops in the
+    /// order knob's order (Nest), and the micro-loop over ic with tile_ow x oc_bn/VF FMAs (MicroLoop).
+    /// Border columns and the remainder tile are folded into ceil(OW / tile_ow) full tiles.
+    /// </summary>
+    public LoopNest Describe(CpuTarget target)
+    {
+        int vf = target.VectorFloats;
+        var b = new LoopNestBuilder();
+        var input = b.Buffer("input", BufferRole.Input, ("n", N), ("icb", ICB), ("ih", IH), ("iw", IW), ("ic", IcBn));
+        var weight = b.Buffer("weight", BufferRole.Weight, ("ocb", OCB), ("icb", ICB), ("kh", KH), ("kw", KW), ("ic", IcBn), ("oc", OcBn));
+        var output = b.Buffer("output", BufferRole.Output, ("n", N), ("ocb", OCB), ("oh", OH), ("ow", OW), ("oc", OcBn));
+        var n = LoopNestBuilder.Axis("n", N, input.At("n"), output.At("n"));
+        var ocb = LoopNestBuilder.Axis("ocb", OCB, weight.At("ocb"), output.At("ocb"));
+        var ohb = LoopNestBuilder.Axis("ohb", OHB, input.At("ih", TileOh * SH), output.At("oh", TileOh));
+        // Work: pool.For(TaskCount) over (n, ocb, ohb) or (n, ohb); the oc blocks outside or inside the rows.
+        if (Parallel == Conv2dNchwcTemplate.ParallelOcRows)
+            b.Fused(LoopAnnotation.Parallel, n, ocb, ohb);
+        else
+            b.Fused(LoopAnnotation.Parallel, n, ohb);
+        if (Parallel == Conv2dNchwcTemplate.ParallelRowsOcOuter)
+            b.Loop("ocb", OCB, ocb.Accesses);
+        b.Loop("oh", TileOh, input.At("ih", SH), output.At("oh"));
+        if (Parallel == Conv2dNchwcTemplate.ParallelRowsOcInner)
+            b.Loop("ocb", OCB, ocb.Accesses);
+        // Row: register tiles of tile_ow columns.
+        b.Loop("ow.outer", (OW + TileOw - 1) / TileOw, input.At("iw", TileOw * SW), output.At("ow", TileOw));
+        // Tile: Nest in the order knob's order.
+        foreach (int axis in Order)
+        {
+            switch (axis)
+            {
+                case 0:
+                    b.Loop("cb", ICB, input.At("icb"), weight.At("icb"));
+                    break;
+                case 1:
+                    b.Loop("kh", KH, input.At("ih", DH), weight.At("kh"));
+                    break;
+                default:
+                    b.Loop("kw", KW, UnrollKw ? LoopAnnotation.Unrolled : LoopAnnotation.Serial, input.At("iw", DW), weight.At("kw"));
+                    break;
+            }
+        }
+        // MicroLoop: the ic loop; per ic, oc_bn/VF weight vectors, then per column one broadcast and oc_bn/VF FMAs.
+        b.Loop("ic", IcBn, input.At("ic"), weight.At("ic"));
+        b.Loop("ow.inner", TileOw, LoopAnnotation.Unrolled, input.At("iw", SW), output.At("ow"));
+        b.Loop("oc.vec", OcBn / vf, LoopAnnotation.Unrolled, weight.At("oc", vf), output.At("oc", vf));
+        b.Loop("oc.lane", vf, LoopAnnotation.Vectorized, weight.At("oc"), output.At("oc"));
+        return b.Build(
+            flopsPerIteration: 2,
+            vectorRegisters: Conv2dNchwcTemplate.RegistersNeeded(TileOw, OcBn, target),
+            fullTileFraction: (double)FullTiles * TileOw / OW);
+    }
 }
 
 /// <summary>Writes the C# class for one <see cref="Conv2dNchwcPlan"/>.</summary>
@@ -173,6 +228,7 @@ internal sealed class Conv2dNchwcEmitter
         EmitterShared.BlockedConvPlumbing(_w, p.N, p.IC, p.IH, p.IW, p.IcBn, p.OC, p.OH, p.OW, p.OcBn, _e.Residual, vc, p.TaskCount);
     }
 
+    /// <remarks><see cref="Conv2dNchwcPlan.Describe"/> mirrors the loops of EmitWork, EmitRow, Nest and MicroLoop: change them together.</remarks>
     private void EmitWork(string vc)
     {
         var p = _p;

@@ -72,7 +72,13 @@ public sealed class Conv2dNchwcTemplate : KernelTemplate
             [cfg => RegistersNeeded(cfg["tile_ow"][1], cfg["tile_oc"][1], target) <= registers]);
     }
 
-    public override string Emit(Workload workload, Epilogue epilogue, Config config, CpuTarget target, string ns, string className)
+    public override string Emit(Workload workload, Epilogue epilogue, Config config, CpuTarget target, string ns, string className) =>
+        new Conv2dNchwcEmitter(Plan(workload, config, target), epilogue, target, config.ToString()).Emit(ns, className);
+
+    public override LoopNest DescribeLoops(Workload workload, Config config, CpuTarget target) =>
+        Plan(workload, config, target).Describe(target);
+
+    private Conv2dNchwcPlan Plan(Workload workload, Config config, CpuTarget target)
     {
         var c = Check(workload);
         if (config.Space.Template != Name)
@@ -88,7 +94,7 @@ public sealed class Conv2dNchwcTemplate : KernelTemplate
             parallel: config.Value("parallel"));
         if (plan.OcBn % target.VectorFloats != 0)
             throw new ArgumentException($"oc_bn {plan.OcBn} is not a multiple of {target.VectorFloats}", nameof(config));
-        return new Conv2dNchwcEmitter(plan, epilogue, target, config.ToString()).Emit(ns, className);
+        return plan;
     }
 
     private static int Blocks(int extent, int block) => EmitterShared.Blocks(extent, block);

@@ -37,20 +37,90 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
                 Knob.Choice("tile_k", KnobKind.Other, vf, 2 * vf, 3 * vf, 4 * vf),
                 Knob.Choice("parallel", KnobKind.Annotate, 0, 1),
             ],
-            [c => c.Value("tile_t") * (c.Value("tile_k") / vf) + c.Value("tile_k") / vf + 1 <= registers]);
+            [c => RegistersNeeded(c.Value("tile_t"), c.Value("tile_k"), vf) <= registers]);
+    }
+
+    /// <summary>Vector registers of the GEMM micro-kernel: tile_t x tile_k/VF accumulators, tile_k/VF filter vectors and one broadcast.</summary>
+    private static int RegistersNeeded(int tileT, int tileK, int vf) => tileT * (tileK / vf) + tileK / vf + 1;
+
+    /// <summary>The constants the emitter bakes in.</summary>
+    private sealed class Plan
+    {
+        public Plan(Conv2dWorkload c, Config config, CpuTarget target)
+        {
+            Vf = target.VectorFloats;
+            Tt = config.Value("tile_t");
+            Tk = config.Value("tile_k");
+            Parallel = config.Value("parallel");
+            Th = (c.OutHeight + 1) / 2;
+            Tw = (c.OutWidth + 1) / 2;
+            Tiles = c.Batch * Th * Tw;
+            Cp = RoundUp(c.InChannels, Vf);
+            Kpv = RoundUp(c.OutChannels, Vf);
+            Kpt = RoundUp(c.OutChannels, Tk);
+        }
+
+        public int Vf, Tt, Tk, Parallel, Th, Tw, Tiles, Cp, Kpv, Kpt;
+
+        /// <summary>TBLOCKS and KBLOCKS of the emitted class.</summary>
+        public int TBlocks => (Tiles + Tt - 1) / Tt;
+
+        public int KBlocks => Kpt / Tk;
+    }
+
+    private Plan Check(Workload workload, Config config, CpuTarget target)
+    {
+        if (workload is not Conv2dWorkload c || !Supports(c))
+            throw new ArgumentException($"{Name} does not support {workload.Key}", nameof(workload));
+        if (config.Space.Template != Name)
+            throw new ArgumentException($"config belongs to template '{config.Space.Template}'", nameof(config));
+        return new Plan(c, config, target);
+    }
+
+    /// <summary>
+    /// The GEMM stage (stage 2), which does the multiply-adds: per ξ and tile block (parallel 0) or
+    /// ξ and output-channel block (parallel 1), the register-blocked micro-kernel of EmitStage2 over
+    /// CP input channels. Tiles are padded to whole tile_t blocks (the 1-row remainder kernel is
+    /// folded in). The transforms (stages 1 and 3) stream the input into V and M into the output
+    /// once; they are summarized in AuxiliaryFlops (32 adds per tile and input channel, 28 per tile
+    /// and output channel, bias included) and AuxiliaryBytes (input, V, the part of M read back, output).
+    /// </summary>
+    public override LoopNest DescribeLoops(Workload workload, Config config, CpuTarget target)
+    {
+        var p = Check(workload, config, target);
+        var c = (Conv2dWorkload)workload;
+        var b = new LoopNestBuilder();
+        var v = b.Buffer("V", BufferRole.Input, ("xi", 16), ("t", p.Tiles), ("c", p.Cp));
+        var u = b.Buffer("U", BufferRole.Weight, ("xi", 16), ("kb", p.KBlocks), ("c", p.Cp), ("k", p.Tk));
+        var m = b.Buffer("M", BufferRole.Output, ("xi", 16), ("t", p.Tiles), ("k", p.Kpt));
+        var xi = LoopNestBuilder.Axis("xi", 16, v.At("xi"), u.At("xi"), m.At("xi"));
+        var tileBlocks = LoopNestBuilder.Axis("tb", p.TBlocks, v.At("t", p.Tt), m.At("t", p.Tt));
+        var kBlocks = LoopNestBuilder.Axis("kb", p.KBlocks, u.At("kb"), m.At("k", p.Tk));
+        // Run: pool.For(16 * TBLOCKS) or pool.For(16 * KBLOCKS); Gemm: the other block loop.
+        if (p.Parallel == 0)
+            b.Fused(LoopAnnotation.Parallel, xi, tileBlocks).Loop("kb", p.KBlocks, kBlocks.Accesses);
+        else
+            b.Fused(LoopAnnotation.Parallel, xi, kBlocks).Loop("tb", p.TBlocks, tileBlocks.Accesses);
+        // EmitMicroKernel: the c loop, tile_t broadcasts x tile_k/VF FMAs.
+        b.Loop("c", p.Cp, v.At("c"), u.At("c"));
+        b.Loop("t.inner", p.Tt, LoopAnnotation.Unrolled, v.At("t"), m.At("t"));
+        b.Loop("k.vec", p.Tk / p.Vf, LoopAnnotation.Unrolled, u.At("k", p.Vf), m.At("k", p.Vf));
+        b.Loop("k.lane", p.Vf, LoopAnnotation.Vectorized, u.At("k"), m.At("k"));
+        long transformFlops = 32L * p.Tiles * p.Cp + 28L * p.Tiles * p.Kpv;
+        long transformBytes = 4L * ((long)c.Batch * p.Cp * c.InHeight * c.InWidth + 16L * p.Tiles * p.Cp + 16L * p.Tiles * p.Kpv + (long)c.Batch * p.Kpv * c.OutHeight * c.OutWidth);
+        return b.Build(
+            flopsPerIteration: 2,
+            vectorRegisters: RegistersNeeded(p.Tt, p.Tk, p.Vf),
+            fullTileFraction: (double)(p.Tiles / p.Tt * p.Tt) / p.Tiles,
+            auxiliaryFlops: transformFlops,
+            auxiliaryBytes: transformBytes);
     }
 
     public override string Emit(Workload workload, Epilogue epilogue, Config config, CpuTarget target, string ns, string className)
     {
         var c = (Conv2dWorkload)workload;
-        int vf = target.VectorFloats;
-        int tt = config.Value("tile_t");
-        int tk = config.Value("tile_k");
-        int th = (c.OutHeight + 1) / 2, tw = (c.OutWidth + 1) / 2;
-        int tiles = c.Batch * th * tw;
-        int cp = RoundUp(c.InChannels, vf);
-        int kpv = RoundUp(c.OutChannels, vf);
-        int kpt = RoundUp(c.OutChannels, tk);
+        var plan = Check(workload, config, target);
+        int vf = plan.Vf, tt = plan.Tt, tk = plan.Tk, th = plan.Th, tw = plan.Tw, tiles = plan.Tiles, cp = plan.Cp, kpv = plan.Kpv, kpt = plan.Kpt;
         string V = target.VectorClass;
         string I(int v) => v.ToString(CultureInfo.InvariantCulture);
 
@@ -75,7 +145,7 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
             w.Line("public int OutputLength => N * KPV * OH * OW;");
             w.Line();
             EmitPrepare(w);
-            EmitRun(w, epilogue, V, config.Value("parallel"));
+            EmitRun(w, epilogue, V, plan.Parallel);
             EmitStage1(w, V, vector: true);
             EmitStage1(w, V, vector: false);
             EmitStage2(w, V, tt, tk / vf, vector: true);
@@ -130,6 +200,7 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
         w.Line();
     }
 
+    /// <remarks><see cref="DescribeLoops"/> mirrors the GEMM's pool.For and the loops of EmitStage2: change them together.</remarks>
     private static void EmitRun(CodeWriter w, Epilogue e, string V, int parallel)
     {
         w.Line("private struct Args { public float* In, Out, Res, U, Bias, V, M; }");

@@ -53,7 +53,7 @@ public sealed class DenseTemplate : KernelTemplate
         {
             c => c.Value("tile_n") / vf <= nVectors,
             c => c.Value("tile_m") <= d.M,
-            c => c.Value("tile_m") * (c.Value("tile_n") / vf) + c.Value("tile_n") / vf + 1 <= regs,
+            c => RegistersNeeded(c.Value("tile_m"), c.Value("tile_n"), vf) <= regs,
         };
         return new ConfigSpace(Name, knobs, constraints);
     }
@@ -61,18 +61,77 @@ public sealed class DenseTemplate : KernelTemplate
     private static DenseWorkload Dense(Workload workload) =>
         workload as DenseWorkload ?? throw new ArgumentException($"dense_packed does not support {workload.Kind}", nameof(workload));
 
-    public override string Emit(Workload workload, Epilogue epilogue, Config config, CpuTarget target, string ns, string className)
+    /// <summary>Vector registers of the micro-kernel: tile_m x tile_n/VF accumulators, tile_n/VF weight vectors and one broadcast.</summary>
+    private static int RegistersNeeded(int tileM, int tileN, int vf) => tileM * (tileN / vf) + tileN / vf + 1;
+
+    private (int Tn, int Tm, int Tk, int Unroll, int Order, int Parallel) Check(DenseWorkload d, Config config, CpuTarget target)
     {
-        var d = Dense(workload);
         if (config.Space.Template != Name)
             throw new ArgumentException($"config is for template {config.Space.Template}, not {Name}", nameof(config));
         if (!config.Space.IsValid(config))
             throw new ArgumentException($"invalid config for {d.Key}: {config}", nameof(config));
-        int vf = target.VectorFloats;
         int tn = config.Value("tile_n"), tm = config.Value("tile_m"), tk = config.Value("tile_k");
-        int unroll = config.Value("unroll_k"), order = config.Value("order"), parallel = config.Value("parallel");
-        if (tn % vf != 0 || tm < 1 || tk < 1 || tm > d.M)
+        if (tn % target.VectorFloats != 0 || tm < 1 || tk < 1 || tm > d.M)
             throw new ArgumentException($"config {config} does not fit {d.Key} on {target.VectorClass}", nameof(config));
+        return (tn, tm, tk, config.Value("unroll_k"), config.Value("order"), config.Value("parallel"));
+    }
+
+    /// <summary>
+    /// The main path's loops as Run, Chunk and EmitTile write them: the chunks of pool.For (at most
+    /// target.Cores per split axis, as Run takes pool.Threads; one chunk runs without the pool, so
+    /// the loop is then serial), k blocks, panels and row blocks in the order knob's order, the k
+    /// loop split by unroll_k, then tile_m broadcasts x tile_n/VF FMAs. Remainder rows and the
+    /// narrower last panel are folded into full tiles.
+    /// </summary>
+    public override LoopNest DescribeLoops(Workload workload, Config config, CpuTarget target)
+    {
+        var d = Dense(workload);
+        var (tn, tm, tk, unroll, order, parallel) = Check(d, config, target);
+        int vf = target.VectorFloats;
+        int nPanels = (d.N + tn - 1) / tn;
+        int mBlocks = (d.M + tm - 1) / tm;
+        int kBlocks = (d.K + tk - 1) / tk;
+        int cn = Math.Min(nPanels, target.Cores), cm = Math.Min(mBlocks, target.Cores);
+        int chunks = parallel switch { 0 => cn, 1 => cm, _ => cn * cm };
+        var b = new LoopNestBuilder();
+        var x = b.Buffer("input", BufferRole.Input, ("m", d.M), ("k", d.K));
+        var w = b.Buffer("weight", BufferRole.Weight, ("panel", nPanels), ("k", d.K), ("lane", tn));
+        var y = b.Buffer("output", BufferRole.Output, ("m", d.M), ("n", d.N));
+        // Run: chunks of panels (parallel 0), of row blocks (1), or a grid of both (2).
+        int panelsPerChunk = parallel == 1 ? nPanels : (nPanels + cn - 1) / cn;
+        int blocksPerChunk = parallel == 0 ? mBlocks : (mBlocks + cm - 1) / cm;
+        var panelChunks = LoopNestBuilder.Axis("pc", cn, w.At("panel", panelsPerChunk), y.At("n", (long)panelsPerChunk * tn));
+        var blockChunks = LoopNestBuilder.Axis("mc", cm, x.At("m", (long)blocksPerChunk * tm), y.At("m", (long)blocksPerChunk * tm));
+        var annotation = chunks > 1 ? LoopAnnotation.Parallel : LoopAnnotation.Serial;
+        if (parallel == 0)
+            b.Fused(annotation, panelChunks);
+        else if (parallel == 1)
+            b.Fused(annotation, blockChunks);
+        else
+            b.Fused(annotation, panelChunks, blockChunks);
+        // Chunk: k blocks, then panels and row blocks in the chosen order.
+        b.Loop("k0", kBlocks, x.At("k", tk), w.At("k", tk));
+        var panels = LoopNestBuilder.Axis("p", panelsPerChunk, w.At("panel"), y.At("n", tn));
+        var blocks = LoopNestBuilder.Axis("mb", blocksPerChunk, x.At("m", tm), y.At("m", tm));
+        foreach (var axis in order == 0 ? new[] { panels, blocks } : [blocks, panels])
+            b.Loop(axis.Name, axis.Extent, axis.Accesses);
+        // Tile: the k loop, unroll_k steps written out, each tile_m broadcasts x tile_n/VF FMAs.
+        b.Loop("k.outer", (tk + unroll - 1) / unroll, x.At("k", unroll), w.At("k", unroll));
+        b.Loop("k.inner", unroll, unroll > 1 ? LoopAnnotation.Unrolled : LoopAnnotation.Serial, x.At("k"), w.At("k"));
+        b.Loop("m.inner", tm, LoopAnnotation.Unrolled, x.At("m"), y.At("m"));
+        b.Loop("n.vec", tn / vf, LoopAnnotation.Unrolled, w.At("lane", vf), y.At("n", vf));
+        b.Loop("n.lane", vf, LoopAnnotation.Vectorized, w.At("lane"), y.At("n"));
+        int mRem = d.M % tm, nRem = d.N - (nPanels - 1) * tn;
+        double fullRows = (double)(d.M - mRem) / d.M, fullColumns = nRem == tn ? 1.0 : (double)(nPanels - 1) * tn / d.N;
+        return b.Build(flopsPerIteration: 2, vectorRegisters: RegistersNeeded(tm, tn, vf), fullTileFraction: fullRows * fullColumns);
+    }
+
+    /// <remarks><see cref="DescribeLoops"/> mirrors the loops of Run, Chunk and EmitTile: change them together.</remarks>
+    public override string Emit(Workload workload, Epilogue epilogue, Config config, CpuTarget target, string ns, string className)
+    {
+        var d = Dense(workload);
+        var (tn, tm, tk, unroll, order, parallel) = Check(d, config, target);
+        int vf = target.VectorFloats;
         string V = target.VectorClass;
         int M = d.M, N = d.N, K = d.K;
         int nPanels = (N + tn - 1) / tn;

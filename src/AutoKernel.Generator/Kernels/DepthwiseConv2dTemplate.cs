@@ -44,8 +44,7 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
         {
             x => x.Value("cb") / vf <= channelVectors,
             x => x.Value("tile_ow") <= ow,
-            // accumulators + weights (all kw taps when unrolled) + one input vector
-            x => (x.Value("tile_ow") + (x.Value("unroll_kw") == 1 ? c.KernelWidth : 1)) * (x.Value("cb") / vf) + 1 <= regs,
+            x => RegistersNeeded(x.Value("tile_ow"), x.Value("unroll_kw") == 1, c.KernelWidth, x.Value("cb"), vf) <= regs,
         };
         return new ConfigSpace(Name, knobs, constraints);
     }
@@ -53,33 +52,98 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
     private Conv2dWorkload Conv(Workload workload) =>
         workload is Conv2dWorkload c && Supports(c) ? c : throw new ArgumentException($"{Name} does not support {workload.Key}", nameof(workload));
 
-    public override string Emit(Workload workload, Epilogue epilogue, Config config, CpuTarget target, string ns, string className)
+    /// <summary>Vector registers of the tile: accumulators, weights (all kw taps when unrolled) and one input vector.</summary>
+    private static int RegistersNeeded(int tileOw, bool unrollKw, int kernelWidth, int cb, int vf) =>
+        (tileOw + (unrollKw ? kernelWidth : 1)) * (cb / vf) + 1;
+
+    /// <summary>The schedule and the derived constants the emitter bakes in.</summary>
+    private sealed class Plan
+    {
+        public Plan(Conv2dWorkload c, Config config, CpuTarget target)
+        {
+            Vf = target.VectorFloats;
+            Cb = config.Value("cb");
+            Tow = config.Value("tile_ow");
+            UnrollKw = config.Value("unroll_kw") == 1;
+            Parallel = config.Value("parallel");
+            if (Cb % Vf != 0)
+                throw new ArgumentException($"config {config} does not fit {target.VectorClass}", nameof(config));
+            Nvec = Cb / Vf;
+            CBlocks = (c.InChannels + Cb - 1) / Cb;
+            int OW = c.OutWidth, W = c.InWidth, KW = c.KernelWidth, SW = c.StrideWidth, DW = c.DilationWidth, PL = c.PadLeft;
+            // Interior output columns: every kw tap inside the input.
+            OwLo = Math.Min(OW, (PL + SW - 1) / SW);
+            int num = W - 1 + PL - (KW - 1) * DW;
+            OwHi = num < 0 ? 0 : Math.Min(OW, num / SW + 1);
+            if (OwHi < OwLo)
+                OwHi = OwLo;
+            InteriorTiles = (OwHi - OwLo) / Tow;
+            TileEnd = OwLo + InteriorTiles * Tow;
+        }
+
+        public int Vf, Cb, Tow, Parallel, Nvec, CBlocks, OwLo, OwHi, InteriorTiles, TileEnd;
+        public bool UnrollKw;
+    }
+
+    private Plan Check(Workload workload, Config config, CpuTarget target)
     {
         var c = Conv(workload);
         if (config.Space.Template != Name)
             throw new ArgumentException($"config is for template {config.Space.Template}, not {Name}", nameof(config));
         if (!config.Space.IsValid(config))
             throw new ArgumentException($"invalid config for {c.Key}: {config}", nameof(config));
-        int vf = target.VectorFloats;
-        int cb = config.Value("cb"), tow = config.Value("tile_ow");
-        bool unrollKw = config.Value("unroll_kw") == 1;
-        int parallel = config.Value("parallel");
-        if (cb % vf != 0)
-            throw new ArgumentException($"config {config} does not fit {target.VectorClass}", nameof(config));
+        return new Plan(c, config, target);
+    }
+
+    /// <summary>
+    /// The main path's loops as Run, Row and EmitTile write them: items (batch, channel block) with
+    /// the row loop inside (parallel 0) or (batch, channel block, row) (parallel 1), the row's
+    /// column tiles, then kh, kw (unrolled with unroll_kw), tile_ow columns x cb/VF vectors. Border
+    /// columns and the interior remainder (done one pixel at a time) are folded into ceil(OW / tile_ow) tiles.
+    /// </summary>
+    public override LoopNest DescribeLoops(Workload workload, Config config, CpuTarget target)
+    {
+        var p = Check(workload, config, target);
+        var c = (Conv2dWorkload)workload;
+        var b = new LoopNestBuilder();
+        var input = b.Buffer("input", BufferRole.Input, ("n", c.Batch), ("cb", p.CBlocks), ("h", c.InHeight), ("w", c.InWidth), ("c", p.Cb));
+        var weight = b.Buffer("weight", BufferRole.Weight, ("cb", p.CBlocks), ("kh", c.KernelHeight), ("kw", c.KernelWidth), ("c", p.Cb));
+        var output = b.Buffer("output", BufferRole.Output, ("n", c.Batch), ("cb", p.CBlocks), ("oh", c.OutHeight), ("ow", c.OutWidth), ("c", p.Cb));
+        var n = LoopNestBuilder.Axis("n", c.Batch, input.At("n"), output.At("n"));
+        var cb = LoopNestBuilder.Axis("cb", p.CBlocks, input.At("cb"), weight.At("cb"), output.At("cb"));
+        var oh = LoopNestBuilder.Axis("oh", c.OutHeight, input.At("h", c.StrideHeight), output.At("oh"));
+        if (p.Parallel == 0)
+            b.Fused(LoopAnnotation.Parallel, n, cb).Loop("oh", oh.Extent, oh.Accesses);
+        else
+            b.Fused(LoopAnnotation.Parallel, n, cb, oh);
+        b.Loop("ow.outer", (c.OutWidth + p.Tow - 1) / p.Tow, input.At("w", p.Tow * c.StrideWidth), output.At("ow", p.Tow));
+        b.Loop("kh", c.KernelHeight, input.At("h", c.DilationHeight), weight.At("kh"));
+        b.Loop("kw", c.KernelWidth, p.UnrollKw ? LoopAnnotation.Unrolled : LoopAnnotation.Serial, input.At("w", c.DilationWidth), weight.At("kw"));
+        b.Loop("ow.inner", p.Tow, LoopAnnotation.Unrolled, input.At("w", c.StrideWidth), output.At("ow"));
+        b.Loop("c.vec", p.Nvec, LoopAnnotation.Unrolled, input.At("c", p.Vf), weight.At("c", p.Vf), output.At("c", p.Vf));
+        b.Loop("c.lane", p.Vf, LoopAnnotation.Vectorized, input.At("c"), weight.At("c"), output.At("c"));
+        return b.Build(
+            flopsPerIteration: 2,
+            vectorRegisters: RegistersNeeded(p.Tow, p.UnrollKw, c.KernelWidth, p.Cb, p.Vf),
+            fullTileFraction: (double)p.InteriorTiles * p.Tow / c.OutWidth);
+    }
+
+    /// <remarks><see cref="DescribeLoops"/> mirrors the loops of Run, Row and EmitTile: change them together.</remarks>
+    public override string Emit(Workload workload, Epilogue epilogue, Config config, CpuTarget target, string ns, string className)
+    {
+        var c = Conv(workload);
+        var plan = Check(workload, config, target);
+        int vf = plan.Vf;
+        int cb = plan.Cb, tow = plan.Tow;
+        bool unrollKw = plan.UnrollKw;
+        int parallel = plan.Parallel;
         string V = target.VectorClass;
-        int nvec = cb / vf;
+        int nvec = plan.Nvec;
         int C = c.InChannels, H = c.InHeight, W = c.InWidth, OH = c.OutHeight, OW = c.OutWidth;
         int KH = c.KernelHeight, KW = c.KernelWidth, SH = c.StrideHeight, SW = c.StrideWidth;
         int DH = c.DilationHeight, DW = c.DilationWidth, PT = c.PadTop, PL = c.PadLeft;
-        int cBlocks = (C + cb - 1) / cb;
-        // Interior output columns: every kw tap inside the input.
-        int owLo = Math.Min(OW, (PL + SW - 1) / SW);
-        int num = W - 1 + PL - (KW - 1) * DW;
-        int owHi = num < 0 ? 0 : Math.Min(OW, num / SW + 1);
-        if (owHi < owLo)
-            owHi = owLo;
-        int interiorTiles = (owHi - owLo) / tow;
-        int tileEnd = owLo + interiorTiles * tow;
+        int cBlocks = plan.CBlocks;
+        int owLo = plan.OwLo, owHi = plan.OwHi, interiorTiles = plan.InteriorTiles, tileEnd = plan.TileEnd;
 
         var w = new CodeWriter();
         EmitterShared.Header(w, Name, Invariant($"{c.Key} epilogue: bias={epilogue.Bias} residual={epilogue.Residual} activation={epilogue.Activation}") + "\nconfig: " + config);

@@ -36,22 +36,107 @@ public sealed class GroupConv2dTemplate : KernelTemplate
                 Knob.Choice("tile_ow", KnobKind.Other, 1, 2, 3, 4),
                 Knob.Choice("parallel", KnobKind.Annotate, 0, 1),
             ],
-            [cfg => cfg.Value("tile_k") * cfg.Value("tile_ow") + cfg.Value("tile_ow") + 1 <= registers]);
+            [cfg => RegistersNeeded(cfg.Value("tile_k"), cfg.Value("tile_ow")) <= registers]);
     }
 
+    /// <summary>Vector registers of the vector tile: tile_k x tile_ow accumulators, tile_ow input vectors, one broadcast weight.</summary>
+    private static int RegistersNeeded(int tileK, int tileOw) => tileK * tileOw + tileOw + 1;
+
+    /// <summary>The schedule and the derived constants the emitter bakes in.</summary>
+    private sealed class Plan
+    {
+        public Plan(Conv2dWorkload c, Config config, CpuTarget target)
+        {
+            Tk = config.Value("tile_k");
+            Tow = config.Value("tile_ow");
+            Parallel = config.Value("parallel");
+            Vf = target.VectorFloats;
+            Cg = c.InChannels / c.Groups;
+            Kg = c.OutChannels / c.Groups;
+            // Interior columns: every tap of the window lands inside the row.
+            OwLo = Math.Min(c.OutWidth, EmitterShared.Blocks(c.PadLeft, c.StrideWidth));
+            OwHi = Math.Max(OwLo, Math.Min(c.OutWidth, (c.InWidth + c.PadLeft - (c.KernelWidth - 1) * c.DilationWidth - 1) / c.StrideWidth + 1));
+            VectorRows = c.StrideWidth == 1;
+            KBlocks = Kg / Tk;
+            Items = Parallel == 0 ? (long)c.Batch * c.Groups * KBlocks * c.OutHeight : (long)c.Batch * c.Groups * KBlocks;
+        }
+
+        public int Tk, Tow, Parallel, Vf, Cg, Kg, OwLo, OwHi, KBlocks;
+        public bool VectorRows;
+        public long Items;
+    }
+
+    private Plan Check(Workload workload, Config config, CpuTarget target)
+    {
+        if (workload is not Conv2dWorkload c || !Supports(c))
+            throw new ArgumentException($"{Name} does not support {workload.Key}", nameof(workload));
+        if (config.Space.Template != Name)
+            throw new ArgumentException($"config belongs to template '{config.Space.Template}'", nameof(config));
+        return new Plan(c, config, target);
+    }
+
+    /// <summary>
+    /// The loops as Work, Row and the tiles write them: items (batch, group, tile_k block, row)
+    /// (parallel 0) or (batch, group, tile_k block) with the rows inside (parallel 1). Stride-1
+    /// rows: tiles of tile_ow vectors along the width, then CG, kh, kw and tile_k broadcast weights
+    /// x tile_ow vectors (border columns and the narrower or scalar tails folded into
+    /// ceil(OW / (tile_ow VF)) tiles). Other strides run the scalar loop for every column: tile_k
+    /// channels, OW columns, CG, kh, kw, one multiply-add each, nothing vectorized.
+    /// </summary>
+    public override LoopNest DescribeLoops(Workload workload, Config config, CpuTarget target)
+    {
+        var p = Check(workload, config, target);
+        var c = (Conv2dWorkload)workload;
+        var b = new LoopNestBuilder();
+        var input = b.Buffer("input", BufferRole.Input, ("n", c.Batch), ("c", c.InChannels), ("h", c.InHeight), ("w", c.InWidth));
+        var weight = b.Buffer("weight", BufferRole.Weight, ("k", c.OutChannels), ("c", p.Cg), ("kh", c.KernelHeight), ("kw", c.KernelWidth));
+        var output = b.Buffer("output", BufferRole.Output, ("n", c.Batch), ("k", c.OutChannels), ("oh", c.OutHeight), ("ow", c.OutWidth));
+        var n = LoopNestBuilder.Axis("n", c.Batch, input.At("n"), output.At("n"));
+        var g = LoopNestBuilder.Axis("g", c.Groups, input.At("c", p.Cg), weight.At("k", p.Kg), output.At("k", p.Kg));
+        var kb = LoopNestBuilder.Axis("kb", p.KBlocks, weight.At("k", p.Tk), output.At("k", p.Tk));
+        var oh = LoopNestBuilder.Axis("oh", c.OutHeight, input.At("h", c.StrideHeight), output.At("oh"));
+        // Run: pool.For(items); Work: the row loop with parallel 1.
+        if (p.Parallel == 0)
+            b.Fused(LoopAnnotation.Parallel, n, g, kb, oh);
+        else
+            b.Fused(LoopAnnotation.Parallel, n, g, kb).Loop("oh", oh.Extent, oh.Accesses);
+        if (p.VectorRows)
+        {
+            int width = p.Tow * p.Vf;
+            b.Loop("ow.outer", (c.OutWidth + width - 1) / width, input.At("w", width), output.At("ow", width));
+            b.Loop("c", p.Cg, input.At("c"), weight.At("c"));
+            b.Loop("kh", c.KernelHeight, input.At("h", c.DilationHeight), weight.At("kh"));
+            b.Loop("kw", c.KernelWidth, input.At("w", c.DilationWidth), weight.At("kw"));
+            b.Loop("k.inner", p.Tk, LoopAnnotation.Unrolled, weight.At("k"), output.At("k"));
+            b.Loop("ow.vec", p.Tow, LoopAnnotation.Unrolled, input.At("w", p.Vf), output.At("ow", p.Vf));
+            b.Loop("ow.lane", p.Vf, LoopAnnotation.Vectorized, input.At("w"), output.At("ow"));
+            int full = (p.OwHi - p.OwLo) / width * width;
+            return b.Build(flopsPerIteration: 2, vectorRegisters: RegistersNeeded(p.Tk, p.Tow), fullTileFraction: (double)full / c.OutWidth);
+        }
+        // Scalar: for k { for ow { acc; for c { for kh { for kw } } } }.
+        b.Loop("k.inner", p.Tk, weight.At("k"), output.At("k"));
+        b.Loop("ow", c.OutWidth, input.At("w", c.StrideWidth), output.At("ow"));
+        b.Loop("c", p.Cg, input.At("c"), weight.At("c"));
+        b.Loop("kh", c.KernelHeight, input.At("h", c.DilationHeight), weight.At("kh"));
+        b.Loop("kw", c.KernelWidth, input.At("w", c.DilationWidth), weight.At("kw"));
+        // One accumulator and two operands.
+        return b.Build(flopsPerIteration: 2, vectorRegisters: 3, fullTileFraction: 1.0);
+    }
+
+    /// <remarks><see cref="DescribeLoops"/> mirrors the loops of Run, Work, Row, EmitVectorTile and EmitScalar: change them together.</remarks>
     public override string Emit(Workload workload, Epilogue epilogue, Config config, CpuTarget target, string ns, string className)
     {
         var c = (Conv2dWorkload)workload;
-        int tk = config.Value("tile_k"), tow = config.Value("tile_ow");
-        int vf = target.VectorFloats;
+        var plan = Check(workload, config, target);
+        int tk = plan.Tk, tow = plan.Tow;
+        int vf = plan.Vf;
         string V = target.VectorClass;
-        int cg = c.InChannels / c.Groups, kg = c.OutChannels / c.Groups;
-        // Interior columns: every tap of the window lands inside the row.
-        int owLo = Math.Min(c.OutWidth, EmitterShared.Blocks(c.PadLeft, c.StrideWidth));
-        int owHi = Math.Max(owLo, Math.Min(c.OutWidth, (c.InWidth + c.PadLeft - (c.KernelWidth - 1) * c.DilationWidth - 1) / c.StrideWidth + 1));
-        bool vectorRows = c.StrideWidth == 1;
-        int kBlocks = kg / tk;
-        long items = config.Value("parallel") == 0 ? (long)c.Batch * c.Groups * kBlocks * c.OutHeight : (long)c.Batch * c.Groups * kBlocks;
+        int cg = plan.Cg, kg = plan.Kg;
+        int owLo = plan.OwLo;
+        int owHi = plan.OwHi;
+        bool vectorRows = plan.VectorRows;
+        int kBlocks = plan.KBlocks;
+        long items = plan.Items;
 
         var w = new CodeWriter();
         EmitterShared.Header(w, Name, workload.Key + " epilogue: " + epilogue + "\nconfig: " + config);

@@ -47,4 +47,13 @@ public abstract class KernelTemplate
     /// is accelerated and a portable path otherwise.
     /// </summary>
     public abstract string Emit(Workload workload, Epilogue epilogue, Config config, CpuTarget target, string ns, string className);
+
+    /// <summary>
+    /// The loop nest that Emit produces for this config, outermost first, for cost-model features:
+    /// the main path's loops with their extents and annotations (parallel, unrolled, vectorized),
+    /// the buffers with their footprints per loop level, and the micro-kernel's register use. Each
+    /// template builds it from the same constants its emitter bakes in (see <see cref="LoopNest"/>
+    /// for what is nominal).
+    /// </summary>
+    public abstract LoopNest DescribeLoops(Workload workload, Config config, CpuTarget target);
 }
