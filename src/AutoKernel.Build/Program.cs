@@ -1,1 +1,1 @@
-return AutoKernel.Build.Cli.CommandLine.Run(args, Console.Out, Console.Error);
+return AutoKernel.Build.Cli.CommandLine.Run(args, Console.Out, Console.Error, interactive: !Console.IsOutputRedirected);

@@ -12,7 +12,8 @@ public static class CommandLine
         Recursive = true,
     };
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <param name="interactive">stdout is a terminal: progress lines are redrawn in place.</param>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool interactive = false)
     {
         var root = new RootCommand("AutoKernel: import ONNX models, extract and tune their kernels, generate C#.")
         {
@@ -21,11 +22,13 @@ public static class CommandLine
         root.Subcommands.Add(ZooCommand.Create(stdout));
         root.Subcommands.Add(InspectCommand.Create(stdout));
         root.Subcommands.Add(RunCommand.Create(stdout));
+        root.Subcommands.Add(TuneCommand.Create(stdout, stderr, interactive));
         root.Subcommands.Add(BenchOpsCommand.Create(stdout));
+        root.Subcommands.Add(BenchTunersCommand.Create(stdout));
         root.Subcommands.Add(BenchOpsCommand.CreateParallel(stdout));
         root.Subcommands.Add(RunnerCommand.Create());
         var parse = root.Parse(args);
-        var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
         try
         {
             return parse.Invoke(config);

@@ -188,7 +188,9 @@ public sealed class FeatureCache
     /// templates; for a synthetic space, the raw knob choices and a one-hot of the space.
     /// </summary>
     public static Func<Point, float[]> Default(TaskSpace space) =>
-        KnobFeatures(space);
+        space.Templates.Count > 0
+            ? p => ScheduleFeatures.Extract(space.Templates[p.Space], space.Workload!, p.Config, space.Target!)
+            : KnobFeatures(space);
 
     /// <summary>Per space: a one-hot; per knob slot: the choice index and the chosen values.</summary>
     public static Func<Point, float[]> KnobFeatures(TaskSpace space)

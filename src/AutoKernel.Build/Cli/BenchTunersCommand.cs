@@ -1,0 +1,124 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using AutoKernel.Build.Bench;
+using AutoKernel.Build.Measure;
+using AutoKernel.Build.Records;
+using AutoKernel.Build.Targets;
+using AutoKernel.Build.Tasks;
+
+namespace AutoKernel.Build.Cli;
+
+/// <summary>
+/// `autokernel bench-tuners MODEL`: tuning curves (best GFLOPS against trials) of several tuners
+/// and seeds on the same tasks and budget, as a CSV and a summary table.
+/// </summary>
+public static class BenchTunersCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var model = CommandLine.ModelArgument();
+        var shapes = CommandLine.InputShapeOption();
+        var tuners = new Option<string[]>("--tuner") { Description = "Tuners to compare (repeatable): xgb, xgb-transfer, ga, random, grid.", DefaultValueFactory = _ => ["xgb", "ga", "random"] };
+        tuners.AcceptOnlyFromAmong("xgb", "xgb-transfer", "ga", "random", "grid");
+        var seeds = new Option<int>("--seeds") { Description = "Seeds per tuner (0..N-1).", DefaultValueFactory = _ => 3 };
+        var trials = new Option<int>("--trials") { Description = "Budget per run.", DefaultValueFactory = _ => 200 };
+        var batchSize = new Option<int>("--batch-size") { Description = "Candidates per batch.", DefaultValueFactory = _ => 16 };
+        var threads = new Option<int>("--threads") { Description = "Threads the kernels use.", DefaultValueFactory = _ => 1 };
+        var taskFilter = new Option<int[]>("--task") { Description = "Only these task numbers (1-based, repeatable)." };
+        var csv = new Option<string?>("--csv") { Description = "Write every curve point here (task,tuner,seed,trial,best_gflops)." };
+        var log = new Option<string?>("--log") { Description = "Append every measurement here as tuning records." };
+        var history = new Option<string[]>("--history") { Description = "Records for the xgb-transfer variant (the task's own workload is left out).", AllowMultipleArgumentsPerToken = true };
+        var repeat = new Option<int>("--repeat") { Description = "Timed repeats per trial.", DefaultValueFactory = _ => TuneCommand.DefaultMeasure.Repeat };
+        var minRepeatMs = new Option<int>("--min-repeat-ms") { Description = "Shortest duration of one timed repeat.", DefaultValueFactory = _ => TuneCommand.DefaultMeasure.MinRepeatMs };
+        var command = new Command("bench-tuners", "Benchmark tuners: best GFLOPS against trials for each tuner and seed on the same tasks.")
+        {
+            model, shapes, tuners, seeds, trials, batchSize, threads, taskFilter, csv, log, history, repeat, minRepeatMs,
+        };
+        command.SetAction(parse =>
+        {
+            var ci = CultureInfo.InvariantCulture;
+            var loaded = ModelPipeline.Load(parse.GetValue(model)!, CommandLine.InputShapes(parse, shapes));
+            var tasks = TaskExtractor.Extract(loaded.Optimized);
+            var only = parse.GetValue(taskFilter) ?? [];
+            var names = parse.GetValue(tuners)!;
+            int budget = parse.GetValue(trials), seedCount = parse.GetValue(seeds);
+            var historyRecords = (parse.GetValue(history) ?? []).SelectMany(p => RecordLog.Load(p).Records).ToList();
+            if (names.Contains("xgb-transfer") && historyRecords.Count == 0)
+                throw new ModelException("--tuner xgb-transfer needs --history logs");
+            var target = CpuTargets.Host(parse.GetValue(threads));
+            var measure = TuneCommand.DefaultMeasure with { Threads = target.Cores, Repeat = parse.GetValue(repeat), MinRepeatMs = parse.GetValue(minRepeatMs) };
+            using var runner = new Runner(measure);
+            var bench = new TuningCurves(target, runner, parse.GetValue(log));
+            stdout.WriteLine(string.Create(ci, $"machine {target.Description}, {target.Cores} threads; {budget} trials per run, seeds 0..{seedCount - 1}, batch {parse.GetValue(batchSize)}; repeat {measure.Repeat}, min {measure.MinRepeatMs} ms"));
+            var curves = new List<Curve>();
+            for (int i = 0; i < tasks.Count; i++)
+            {
+                if ((only.Length > 0 && !only.Contains(i + 1)) || !tasks[i].Workload.Kind.Contains("conv", StringComparison.Ordinal) && only.Length == 0)
+                    continue;
+                var node = loaded.Optimized.Nodes.First(n => n.Name == tasks[i].Nodes[0]);
+                foreach (string tuner in names)
+                {
+                    for (int seed = 0; seed < seedCount; seed++)
+                    {
+                        var curve = bench.Run(i + 1, tasks[i], TaskExtractor.EpilogueOf(node), tuner, seed, budget, parse.GetValue(batchSize), historyRecords);
+                        curves.Add(curve);
+                        stdout.WriteLine(string.Create(ci, $"  task {i + 1,2} {tuner,-12} seed {seed}: best {curve.Best[^1],7:F1} GFLOPS after {curve.Best.Length} trials, {curve.Seconds:F0} s ({bench.Measurements} distinct measurements so far)"));
+                    }
+                }
+            }
+            if (parse.GetValue(csv) is { } csvPath)
+                WriteCsv(csvPath, curves);
+            Summarize(curves, budget, stdout);
+            return 0;
+        });
+        return command;
+    }
+
+    private static void WriteCsv(string path, List<Curve> curves)
+    {
+        var sb = new StringBuilder("task,tuner,seed,trial,best_gflops\n");
+        foreach (var c in curves)
+        {
+            for (int i = 0; i < c.Best.Length; i++)
+                sb.Append(CultureInfo.InvariantCulture, $"{c.Task},{c.Tuner},{c.Seed},{i + 1},{c.Best[i]:F3}\n");
+        }
+        string tmp = path + ".tmp";
+        File.WriteAllText(tmp, sb.ToString());
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    /// <summary>
+    /// Per task: each tuner's final best (median over seeds, min-max), and the trials each other
+    /// tuner needs to reach 95% of random search's median final best (median over seeds).
+    /// </summary>
+    public static void Summarize(IReadOnlyList<Curve> curves, int budget, TextWriter w)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        var names = curves.Select(c => c.Tuner).Distinct().ToList();
+        w.WriteLine();
+        w.WriteLine("final best GFLOPS, median over seeds (min-max); trials to reach 95% of random's median final best, median over seeds (- = not reached)");
+        w.WriteLine(string.Create(ci, $"| task | {string.Join(" | ", names.Select(n => n + " best"))} | {string.Join(" | ", names.Select(n => n + " to 95%"))} |"));
+        w.WriteLine("|---|" + string.Concat(Enumerable.Repeat("---|", names.Count * 2)));
+        var fractions = names.ToDictionary(n => n, _ => new List<double>());
+        foreach (var task in curves.Select(c => c.Task).Distinct())
+        {
+            var byTuner = names.ToDictionary(n => n, n => curves.Where(c => c.Task == task && c.Tuner == n).ToList());
+            double? reference = byTuner.TryGetValue("random", out var r) && r.Count > 0 ? Timing.Median([.. r.Select(c => c.Best[^1])]) : null;
+            var best = names.Select(n => byTuner[n].Count == 0 ? "-" : string.Create(ci,
+                $"{Timing.Median([.. byTuner[n].Select(c => c.Best[^1])]):F1} ({byTuner[n].Min(c => c.Best[^1]):F1}-{byTuner[n].Max(c => c.Best[^1]):F1})"));
+            var reach = names.Select(n =>
+            {
+                if (reference is not double target || byTuner[n].Count == 0)
+                    return "-";
+                var trials = byTuner[n].Select(c => (double)(c.TrialsToReach(0.95 * target) ?? budget * 10)).ToList();
+                double median = Timing.Median(trials);
+                fractions[n].Add(Math.Min(median, budget) / budget);
+                return median > budget ? "-" : string.Create(ci, $"{median:F0}");
+            });
+            w.WriteLine(string.Create(ci, $"| {task} | {string.Join(" | ", best)} | {string.Join(" | ", reach)} |"));
+        }
+        foreach (var n in names.Where(n => fractions[n].Count > 0))
+            w.WriteLine(string.Create(ci, $"{n}: reaches 95% of random's final best after {100 * fractions[n].Average():F0}% of the budget on average over tasks (not reached counts as 100%)"));
+    }
+}

@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using AutoKernel.Build.Graph;
+using AutoKernel.Build.Onnx;
+using AutoKernel.Build.Records;
+using AutoKernel.Build.Tests.Support;
+
+namespace AutoKernel.Build.Tests.Tuning;
+
+/// <summary>`autokernel tune` end to end, with real compilation and measurement of a small convolution.</summary>
+[Collection("Measure")]
+public sealed class TuneCommandTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>Conv 8->16, 3x3 on 12x12, with bias and Relu: one conv2d task with direct and Winograd schedules.</summary>
+    private string SmallModel()
+    {
+        var b = new ModelBuilder("small", 17);
+        string x = b.Input("x", DataType.Float, 1, 8, 12, 12);
+        var random = new Random(1);
+        string w = b.Initializer("w", [.. Enumerable.Range(0, 16 * 8 * 9).Select(_ => (float)random.NextDouble() - 0.5f)], 16, 8, 3, 3);
+        string bias = b.Initializer("b", [.. Enumerable.Range(0, 16).Select(_ => (float)random.NextDouble())], 16);
+        string conv = b.Node("Conv", [x, w, bias], a => a.Ints("pads", 1, 1, 1, 1), name: "conv");
+        b.Output(b.Node("Relu", [conv], name: "relu"));
+        string path = _dir.File("small.onnx");
+        b.Save(path);
+        return path;
+    }
+
+    private static readonly string[] Fast = ["--repeat", "1", "--min-repeat-ms", "1", "--threads", "1", "--batch-size", "4"];
+
+    private static CliResult Tune(string model, string log, int trials, params string[] extra) =>
+        Support.Cli.Run(["tune", model, "--target", "cpu", "--log", log, "--trials", trials.ToString(System.Globalization.CultureInfo.InvariantCulture), .. Fast, .. extra]);
+
+    [Fact]
+    public void TunesLogsResumesAndThenHasNothingToDo()
+    {
+        string model = SmallModel(), log = _dir.File("tune.log");
+        var first = Tune(model, log, 8, "--tuner", "random");
+        Assert.True(first.ExitCode == 0, first.Error);
+        Assert.Contains("[Task  1/ 1]  Current/Best:", first.Out);
+        Assert.Contains("| Progress: (4/8) |", first.Out);
+        Assert.Contains("| Progress: (8/8) |", first.Out);
+        Assert.Contains(" Done.", first.Out);
+        var records = RecordLog.Load(log);
+        Assert.Empty(records.Warnings);
+        Assert.Equal(8, records.Records.Count);
+        Assert.Contains(records.Records, r => r.IsValid);
+
+        // A larger budget measures only the difference, never a logged configuration again.
+        var second = Tune(model, log, 12, "--tuner", "xgb");
+        Assert.True(second.ExitCode == 0, second.Error);
+        Assert.Contains("| Progress: (12/12) |", second.Out);
+        records = RecordLog.Load(log);
+        Assert.Equal(12, records.Records.Count);
+        Assert.Equal(12, records.Records.Select(r => (r.Template, r.ConfigIndex)).Distinct().Count());
+
+        // The budget is spent: nothing is measured and the log is untouched.
+        byte[] before = File.ReadAllBytes(log);
+        var third = Tune(model, log, 12);
+        Assert.Equal(0, third.ExitCode);
+        Assert.Contains("nothing to tune", third.Out);
+        Assert.Equal(before, File.ReadAllBytes(log));
+    }
+
+    [Fact]
+    public void ATruncatedLastLineIsReportedAndTuningContinues()
+    {
+        string model = SmallModel(), log = _dir.File("tune.log");
+        Assert.Equal(0, Tune(model, log, 4, "--tuner", "random").ExitCode);
+        File.AppendAllText(log, "{\"version\":1,\"target\":\"x");
+        var resumed = Tune(model, log, 8, "--tuner", "ga");
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+        Assert.Contains("truncated", resumed.Error);
+        var records = RecordLog.Load(log);
+        Assert.Equal(8, records.Records.Count);
+        Assert.Equal(8, records.Records.Select(r => (r.Template, r.ConfigIndex)).Distinct().Count());
+    }
+
+    [Fact]
+    public void BadArgumentsAndBrokenLogsFailWithOneLine()
+    {
+        string model = SmallModel(), log = _dir.File("tune.log");
+        var zero = Tune(model, log, 0);
+        Assert.Equal(1, zero.ExitCode);
+        Assert.Contains("--trials must be at least 1", zero.Error);
+
+        var missingHistory = Tune(model, log, 4, "--history", _dir.File("nope.log"));
+        Assert.Equal(1, missingHistory.ExitCode);
+        Assert.Contains("nope.log: history log not found", missingHistory.Error);
+
+        File.WriteAllText(log, "not json\n{}\n");
+        var broken = Tune(model, log, 4);
+        Assert.Equal(1, broken.ExitCode);
+        Assert.Contains("tune.log:1:", broken.Error);
+        Assert.Single(broken.Error.Trim().Split('\n'));
+        Assert.False(File.Exists(log + ".tmp"));
+    }
+
+    [Fact]
+    public async Task CtrlCStopsAfterTheCurrentCandidateWithTheLogIntact()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+            Assert.Skip("sends SIGINT with kill(1)");
+        string model = SmallModel(), log = _dir.File("tune.log");
+        string tool = Path.Combine(AppContext.BaseDirectory, "autokernel.dll");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in (string[])["exec", tool, "tune", model, "--log", log, "--trials", "2000", "--tuner", "random", .. Fast])
+            start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        // Wait for the first logged batch, then interrupt.
+        string? line;
+        while ((line = process.StandardOutput.ReadLine()) is not null && !line.Contains("Progress: (4/2000)", StringComparison.Ordinal))
+        {
+        }
+        Assert.NotNull(line);
+        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            kill.WaitForExit();
+        string rest = process.StandardOutput.ReadToEnd();
+        Assert.True(process.WaitForExit(60_000), "the tuner did not stop within a minute of SIGINT");
+        Assert.Equal(130, process.ExitCode);
+        Assert.Contains("interrupted", await stderr);
+        var records = RecordLog.Load(log);
+        Assert.Empty(records.Warnings);
+        Assert.InRange(records.Records.Count, 4, 2000);
+        Assert.Equal(records.Records.Count, records.Records.Select(r => (r.Template, r.ConfigIndex)).Distinct().Count());
+        Assert.Contains("Interrupted.", rest);
+    }
+}
