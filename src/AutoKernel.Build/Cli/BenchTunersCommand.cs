@@ -6,6 +6,7 @@ using AutoKernel.Build.Measure;
 using AutoKernel.Build.Records;
 using AutoKernel.Build.Targets;
 using AutoKernel.Build.Tasks;
+using AutoKernel.Build.Tuning;
 
 namespace AutoKernel.Build.Cli;
 
@@ -70,6 +71,38 @@ public static class BenchTunersCommand
             if (parse.GetValue(csv) is { } csvPath)
                 WriteCsv(csvPath, curves);
             Summarize(curves, budget, stdout);
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>`autokernel bench-costmodel LOG...`: how well each cost model ranks held-out measured records.</summary>
+    public static Command CreateCostModel(TextWriter stdout)
+    {
+        var logs = new Argument<string[]>("logs") { Description = "Tuning logs with measured records.", Arity = ArgumentArity.OneOrMore };
+        var models = new Option<string[]>("--cost-model") { Description = "Models to compare (repeatable).", DefaultValueFactory = _ => CostModelOptions.Names };
+        models.AcceptOnlyFromAmong(CostModelOptions.Names);
+        var threads = new Option<int>("--threads") { Description = "Thread count the records were measured with.", DefaultValueFactory = _ => 1 };
+        var splits = new Option<int>("--splits") { Description = "Random half/half splits per workload.", DefaultValueFactory = _ => 5 };
+        var command = new Command("bench-costmodel", "Evaluate cost models on measured records: rank correlation and top-10% recall on held-out records.")
+        {
+            logs, models, threads, splits,
+        };
+        command.SetAction(parse =>
+        {
+            var ci = CultureInfo.InvariantCulture;
+            var records = parse.GetValue(logs)!.SelectMany(p => RecordLog.Load(p).Records).ToList();
+            var target = CpuTargets.Host(parse.GetValue(threads));
+            var results = CostModelBench.Run(records, target, parse.GetValue(models)!, parse.GetValue(splits), 0);
+            stdout.WriteLine("| workload | model | setting | Spearman | top-10% recall | top pick / best |");
+            stdout.WriteLine("|---|---|---|---|---|---|");
+            foreach (var r in results)
+                stdout.WriteLine(string.Create(ci, $"| {r.Workload} | {r.Model} | {r.Setting} | {r.Spearman:F3} | {r.TopRecall:F2} | {r.BestShare:F2} |"));
+            stdout.WriteLine();
+            stdout.WriteLine("| model | setting | mean Spearman | mean top-10% recall | mean top pick / best |");
+            stdout.WriteLine("|---|---|---|---|---|");
+            foreach (var g in results.GroupBy(r => (r.Model, r.Setting)))
+                stdout.WriteLine(string.Create(ci, $"| {g.Key.Model} | {g.Key.Setting} | {g.Average(r => r.Spearman):F3} | {g.Average(r => r.TopRecall):F2} | {g.Average(r => r.BestShare):F2} |"));
             return 0;
         });
         return command;

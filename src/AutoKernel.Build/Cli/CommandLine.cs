@@ -25,6 +25,7 @@ public static class CommandLine
         root.Subcommands.Add(TuneCommand.Create(stdout, stderr, interactive));
         root.Subcommands.Add(BenchOpsCommand.Create(stdout));
         root.Subcommands.Add(BenchTunersCommand.Create(stdout));
+        root.Subcommands.Add(BenchTunersCommand.CreateCostModel(stdout));
         root.Subcommands.Add(BenchOpsCommand.CreateParallel(stdout));
         root.Subcommands.Add(RunnerCommand.Create());
         var parse = root.Parse(args);

@@ -25,7 +25,7 @@ public sealed record CostModelOptions
 {
     public CostModelTrainer Trainer { get; init; } = CostModelTrainer.LightGbm;
 
-    public CostModelObjective Objective { get; init; } = CostModelObjective.Rank;
+    public CostModelObjective Objective { get; init; } = CostModelObjective.Regression;
 
     public int Trees { get; init; } = 100;
 
