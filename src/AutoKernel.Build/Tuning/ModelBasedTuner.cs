@@ -187,10 +187,13 @@ public sealed class FeatureCache
     /// Loop-nest and knob features (<see cref="ScheduleFeatures"/>) for a task space with
     /// templates; for a synthetic space, the raw knob choices and a one-hot of the space.
     /// </summary>
-    public static Func<Point, float[]> Default(TaskSpace space) =>
-        space.Templates.Count > 0
-            ? p => ScheduleFeatures.Extract(space.Templates[p.Space], space.Workload!, p.Config, space.Target!)
-            : KnobFeatures(space);
+    public static Func<Point, float[]> Default(TaskSpace space)
+    {
+        if (space.Templates.Count == 0)
+            return KnobFeatures(space);
+        ScheduleFeatureExtractor[] extractors = [.. space.Templates.Select(t => ScheduleFeatures.For(t, space.Workload!, space.Target!))];
+        return p => extractors[p.Space].Extract(p.Config);
+    }
 
     /// <summary>Per space: a one-hot; per knob slot: the choice index and the chosen values.</summary>
     public static Func<Point, float[]> KnobFeatures(TaskSpace space)

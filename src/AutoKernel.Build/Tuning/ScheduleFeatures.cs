@@ -39,7 +39,8 @@ namespace AutoKernel.Build.Tuning;
 /// (and 0); unused slots are zero.</item>
 /// <item><b>Template</b>: one-hot of the template's index in <see cref="KernelTemplates.All"/>.</item>
 /// </list>
-/// <para>Every value is finite and depends only on the arguments.</para>
+/// <para>Every value is finite and depends only on the arguments. For many configurations of one
+/// template, workload and target, <see cref="For"/> gives an extractor that writes into a span.</para>
 /// </remarks>
 public static class ScheduleFeatures
 {
@@ -60,230 +61,309 @@ public static class ScheduleFeatures
     public static string[] Names => (string[])s_names.Clone();
 
     /// <summary>The feature vector of one configuration of <paramref name="template"/> for <paramref name="workload"/> on <paramref name="target"/>.</summary>
-    public static float[] Extract(KernelTemplate template, Workload workload, Config config, CpuTarget target)
+    /// <remarks>Extracting many configurations of one template, workload and target: <see cref="For"/>.</remarks>
+    public static float[] Extract(KernelTemplate template, Workload workload, Config config, CpuTarget target) =>
+        For(template, workload, target).Extract(config);
+
+    /// <summary>An extractor for the configurations of <paramref name="template"/> for <paramref name="workload"/> on <paramref name="target"/>, with what does not depend on the configuration computed once.</summary>
+    public static ScheduleFeatureExtractor For(KernelTemplate template, Workload workload, CpuTarget target)
     {
         ArgumentNullException.ThrowIfNull(template);
         ArgumentNullException.ThrowIfNull(workload);
-        ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(target);
-        var context = new Context(template, workload, config, target, template.DescribeLoops(workload, config, target));
-        var values = new float[s_names.Length];
-        int i = 0;
-        Layout(context, (_, value) => values[i++] = (float)value());
-        Debug.Assert(i == values.Length);
-        return values;
+        return new ScheduleFeatureExtractor(template, workload, target);
     }
 
+    /// <summary>The names in layout order: <see cref="ScheduleFeatureExtractor.Extract(Config, Span{float})"/> writes the values in this order, so change them together.</summary>
     private static string[] CreateNames()
     {
         var names = new List<string>();
-        Layout(null, (name, _) => names.Add(name));
-        return [.. names];
-    }
-
-    private static string RoleName(BufferRole role) => role.ToString().ToLowerInvariant();
-
-    /// <summary>Writes the features in order; with no context only the names are wanted and no value is evaluated.</summary>
-    private static void Layout(Context? context, Action<string, Func<double>> add)
-    {
-        var c = context!;
-        for (int j = 0; j < LoopSlots; j++)
+        string[] annotations = [.. ((LoopAnnotation[])Enum.GetValues(typeof(LoopAnnotation))).Select(a => a.ToString().ToLowerInvariant())];
+        for (int slot = 0; slot < LoopSlots; slot++)
         {
-            int slot = j;
             string p = "loop" + slot.ToString(CultureInfo.InvariantCulture) + ".";
-            add(p + "log_extent", () => c.Slot(slot) is { } s ? Log2(s.Extent) : 0);
-            foreach (var annotation in (LoopAnnotation[])Enum.GetValues(typeof(LoopAnnotation)))
-                add(p + annotation.ToString().ToLowerInvariant(), () => c.Slot(slot) is { } s && s.Annotation == annotation ? 1 : 0);
-            add(p + "log_inner_iterations", () => c.Slot(slot) is { } s ? Log2(c.InnerIterations(s.Outer)) : 0);
+            names.Add(p + "log_extent");
+            foreach (string annotation in annotations)
+                names.Add(p + annotation);
+            names.Add(p + "log_inner_iterations");
             foreach (var role in s_roles)
             {
-                add(p + RoleName(role) + ".log_touched", () => c.Slot(slot) is { } s ? Log2(1 + c.Touched(role, s.Outer)) : 0);
-                add(p + RoleName(role) + ".log_reuse", () => c.Slot(slot) is { } s ? Log2(c.Reuse(role, s)) : 0);
+                names.Add(p + RoleName(role) + ".log_touched");
+                names.Add(p + RoleName(role) + ".log_reuse");
             }
-            add(p + "log_working_set", () => c.Slot(slot) is { } s ? Log2(1 + s_roles.Sum(r => (double)c.Touched(r, s.Outer))) : 0);
+            names.Add(p + "log_working_set");
         }
 
         foreach (var role in s_roles)
         {
             string p = RoleName(role) + ".";
-            add(p + "log_bytes", () => Log2(1 + c.Bytes(role)));
-            add(p + "log_touched", () => Log2(1 + c.Touched(role, 0)));
-            add(p + "log_reuse", () => c.Touched(role, 0) > 0 ? Log2(c.Touched(role, c.Nest.Loops.Count) * (double)c.Nest.Iterations / c.Touched(role, 0)) : 0);
+            names.Add(p + "log_bytes");
+            names.Add(p + "log_touched");
+            names.Add(p + "log_reuse");
         }
 
-        add("log_flops", () => Log2(c.Nest.Flops));
-        add("log_workload_flops", () => Log2(c.Workload.Flops));
-        add("padding", () => c.Workload.Flops > 0 ? (double)c.Nest.Flops / c.Workload.Flops : 0);
-        add("log_auxiliary_flops", () => Log2(1 + c.Nest.AuxiliaryFlops));
-        add("log_auxiliary_bytes", () => Log2(1 + c.Nest.AuxiliaryBytes));
-        add("full_tile_fraction", () => c.Nest.FullTileFraction);
-        add("loop_count", () => c.Nest.Loops.Count);
-        add("log_parallel_extent", () => Log2(c.ParallelExtent));
-        add("parallel_per_core", () => (double)c.ParallelExtent / c.Target.Cores);
-        add("load_balance", () => (double)c.ParallelExtent / ((c.ParallelExtent + c.Target.Cores - 1) / c.Target.Cores * c.Target.Cores));
-        add("vector_registers", () => c.Nest.VectorRegisters);
-        add("register_pressure", () => (double)c.Nest.VectorRegisters / Conv2dNchwcTemplate.RegisterFile(c.Target));
-        add("log_vector_extent", () => Log2(c.VectorExtent));
-        add("vector_fraction", () => (double)c.VectorExtent / c.Target.VectorFloats);
-        add("log_register_block", () => Log2(c.RegisterBlock));
-        add("log_vector_bits", () => Log2(c.Target.VectorBits));
-        add("log_cores", () => Log2(c.Target.Cores));
-        add("log_arithmetic_intensity", () => c.TouchedTotal > 0 ? Log2(c.Nest.Flops / c.TouchedTotal) : 0);
-        add("log_total_bytes", () => Log2(1 + s_roles.Sum(r => (double)c.Bytes(r))));
+        names.AddRange(
+        [
+            "log_flops", "log_workload_flops", "padding", "log_auxiliary_flops", "log_auxiliary_bytes", "full_tile_fraction",
+            "loop_count", "log_parallel_extent", "parallel_per_core", "load_balance", "vector_registers", "register_pressure",
+            "log_vector_extent", "vector_fraction", "log_register_block", "log_vector_bits", "log_cores",
+            "log_arithmetic_intensity", "log_total_bytes",
+        ]);
 
-        for (int k = 0; k < KnobSlots; k++)
+        for (int knob = 0; knob < KnobSlots; knob++)
         {
-            int knob = k;
             string p = "knob" + knob.ToString(CultureInfo.InvariantCulture) + ".";
-            add(p + "v0", () => c.KnobValue(knob, 0));
-            add(p + "v1", () => c.KnobValue(knob, 1));
+            names.Add(p + "v0");
+            names.Add(p + "v1");
         }
 
-        for (int t = 0; t < KernelTemplates.All.Count; t++)
-        {
-            int index = t;
-            add("template." + KernelTemplates.All[index].Name, () => c.TemplateIndex == index ? 1 : 0);
-        }
+        foreach (var template in KernelTemplates.All)
+            names.Add("template." + template.Name);
+        return [.. names];
     }
 
+    private static string RoleName(BufferRole role) => role.ToString().ToLowerInvariant();
+
     /// <summary>log2 of a positive value, 0 otherwise (absent or empty quantities).</summary>
-    private static double Log2(double value) => value > 0 ? Math.Log2(value) : 0;
+    internal static double Log2(double value) => value > 0 ? Math.Log2(value) : 0;
+}
 
-    /// <summary>A feature slot: loops [Outer, Inner] of the nest (one loop, or the folded outermost ones).</summary>
-    private sealed record SlotLoops(int Outer, int Inner, long Extent, LoopAnnotation Annotation);
+/// <summary>
+/// <see cref="ScheduleFeatures"/> of the configurations of one template for one workload on one
+/// target (<see cref="ScheduleFeatures.For"/>): the template one-hot, workload and target features
+/// are computed once, each configuration's loop nest per call. Immutable: threads may share one.
+/// </summary>
+public sealed class ScheduleFeatureExtractor
+{
+    private const int LoopSlots = ScheduleFeatures.LoopSlots;
+    private const int KnobSlots = ScheduleFeatures.KnobSlots;
 
-    private sealed class Context
+    /// <summary>Features per loop slot: log_extent, 4 annotations, log_inner_iterations, 2 per role, log_working_set.</summary>
+    private const int SlotWidth = 13;
+
+    private readonly int _templateIndex;
+    private readonly long _workloadFlops;
+    private readonly int _cores, _vectorFloats, _registerFile;
+    private readonly float _logWorkloadFlops, _logVectorBits, _logCores;
+
+    internal ScheduleFeatureExtractor(KernelTemplate template, Workload workload, CpuTarget target)
     {
-        private readonly SlotLoops?[] _slots = new SlotLoops?[LoopSlots];
-        private readonly Dictionary<BufferRole, long[]> _touched = [];
-        private readonly Dictionary<BufferRole, long> _bytes = [];
-
-        public Context(KernelTemplate template, Workload workload, Config config, CpuTarget target, LoopNest nest)
+        Template = template;
+        Workload = workload;
+        Target = target;
+        _templateIndex = -1;
+        for (int i = 0; i < KernelTemplates.All.Count; i++)
         {
-            Workload = workload;
-            Config = config;
-            Target = target;
-            Nest = nest;
-            TemplateIndex = -1;
-            for (int i = 0; i < KernelTemplates.All.Count; i++)
-            {
-                if (KernelTemplates.All[i].Name == template.Name)
-                    TemplateIndex = i;
-            }
+            if (KernelTemplates.All[i].Name == template.Name)
+                _templateIndex = i;
+        }
+        _workloadFlops = workload.Flops;
+        _cores = target.Cores;
+        _vectorFloats = target.VectorFloats;
+        _registerFile = Conv2dNchwcTemplate.RegisterFile(target);
+        _logWorkloadFlops = (float)Log2(_workloadFlops);
+        _logVectorBits = (float)Log2(target.VectorBits);
+        _logCores = (float)Log2(target.Cores);
+    }
 
-            var loops = nest.Loops;
-            int n = loops.Count;
-            for (int j = 0; j < LoopSlots && j < n; j++)
-            {
-                bool fold = j == LoopSlots - 1 && n > LoopSlots;
-                int inner = n - 1 - j, outer = fold ? 0 : inner;
-                long extent = 1;
-                bool parallel = false;
-                for (int d = outer; d <= inner; d++)
-                {
-                    extent = checked(extent * loops[d].Extent);
-                    parallel |= loops[d].Annotation == LoopAnnotation.Parallel;
-                }
-                _slots[j] = new SlotLoops(outer, inner, extent, parallel ? LoopAnnotation.Parallel : loops[inner].Annotation);
-            }
+    public KernelTemplate Template { get; }
 
-            foreach (var role in s_roles)
-            {
-                var sum = new long[n + 1];
-                long bytes = 0;
-                foreach (var b in nest.Buffers.Where(b => b.Role == role))
-                {
-                    bytes += b.Bytes;
-                    for (int d = 0; d <= n; d++)
-                        sum[d] += b.TouchedPerLevel[d];
-                }
-                _touched[role] = sum;
-                _bytes[role] = bytes;
-            }
-            TouchedTotal = s_roles.Sum(r => (double)_touched[r][0]);
+    public Workload Workload { get; }
 
-            int parallelLoop = nest.ParallelLoop;
-            ParallelExtent = parallelLoop < 0 ? 1 : loops[parallelLoop].Extent;
-            var vectorized = loops.LastOrDefault(l => l.Annotation == LoopAnnotation.Vectorized);
-            VectorExtent = vectorized?.Extent ?? 0;
-            RegisterBlock = 1;
-            for (int d = n - 1; d >= 0 && loops[d].Annotation is LoopAnnotation.Unrolled or LoopAnnotation.Vectorized; d--)
-                RegisterBlock = checked(RegisterBlock * loops[d].Extent);
+    public CpuTarget Target { get; }
+
+    /// <summary>The feature vector of <paramref name="config"/> (<see cref="ScheduleFeatures.Length"/> elements).</summary>
+    public float[] Extract(Config config)
+    {
+        var values = new float[ScheduleFeatures.Length];
+        Extract(config, values);
+        return values;
+    }
+
+    /// <summary>Writes the feature vector of <paramref name="config"/> to the first <see cref="ScheduleFeatures.Length"/> elements of <paramref name="destination"/>.</summary>
+    /// <remarks>Writes the elements in the order of <see cref="ScheduleFeatures.Names"/> (ScheduleFeatures.CreateNames): change them together.</remarks>
+    public void Extract(Config config, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (destination.Length < ScheduleFeatures.Length)
+            throw new ArgumentException($"the destination holds {destination.Length} of {ScheduleFeatures.Length} features", nameof(destination));
+        var nest = Template.DescribeLoops(Workload, config, Target);
+        var f = destination[..ScheduleFeatures.Length];
+        f.Clear();
+
+        var loops = nest.Loops;
+        int n = loops.Count;
+        // Per loop, outermost first: extents and annotations, and the iterations of the loops from d inward (inner[n] = 1).
+        Span<long> extents = n <= 64 ? stackalloc long[n] : new long[n];
+        Span<long> inner = n <= 64 ? stackalloc long[n + 1] : new long[n + 1];
+        Span<byte> annotations = n <= 64 ? stackalloc byte[n] : new byte[n];
+        for (int d = 0; d < n; d++)
+        {
+            var loop = loops[d];
+            extents[d] = loop.Extent;
+            annotations[d] = (byte)loop.Annotation;
+        }
+        inner[n] = 1;
+        for (int d = n - 1; d >= 0; d--)
+            inner[d] = checked(inner[d + 1] * extents[d]);
+
+        // Bytes touched per role (input, weight, output) and depth, summed over the role's buffers.
+        Span<long> touched = 3 * (n + 1) <= 192 ? stackalloc long[3 * (n + 1)] : new long[3 * (n + 1)];
+        touched.Clear();
+        Span<long> bytes = stackalloc long[3];
+        bytes.Clear();
+        foreach (var b in nest.Buffers)
+        {
+            int r = RoleIndex(b.Role);
+            if (r < 0)
+                continue;
+            bytes[r] += b.Bytes;
+            var levels = b.TouchedPerLevel;
+            var row = touched.Slice(r * (n + 1), n + 1);
+            for (int d = 0; d <= n; d++)
+                row[d] += levels[d];
         }
 
-        public Workload Workload { get; }
-
-        public Config Config { get; }
-
-        public CpuTarget Target { get; }
-
-        public LoopNest Nest { get; }
-
-        public int TemplateIndex { get; }
-
-        public long ParallelExtent { get; }
-
-        public long VectorExtent { get; }
-
-        public long RegisterBlock { get; }
-
-        public double TouchedTotal { get; }
-
-        public SlotLoops? Slot(int slot) => _slots[slot];
-
-        /// <summary>Bytes of buffers of <paramref name="role"/> that one execution of the loop at <paramref name="depth"/> touches (depth = loop count: one innermost iteration).</summary>
-        public long Touched(BufferRole role, int depth) => _touched[role][depth];
-
-        public long Bytes(BufferRole role) => _bytes[role];
-
-        public long InnerIterations(int depth)
+        // Loops: slot j is loop n-1-j; the last slot folds the outermost loops when there are more.
+        int at = 0;
+        for (int j = 0; j < LoopSlots && j < n; j++, at += SlotWidth)
         {
-            long product = 1;
-            for (int d = depth; d < Nest.Loops.Count; d++)
-                product = checked(product * Nest.Loops[d].Extent);
-            return product;
+            bool fold = j == LoopSlots - 1 && n > LoopSlots;
+            int innerLoop = n - 1 - j, outer = fold ? 0 : innerLoop;
+            long extent = 1;
+            bool parallel = false;
+            for (int d = outer; d <= innerLoop; d++)
+            {
+                extent = checked(extent * extents[d]);
+                parallel |= annotations[d] == (byte)LoopAnnotation.Parallel;
+            }
+            int annotation = parallel ? (int)LoopAnnotation.Parallel : annotations[innerLoop];
+            f[at] = (float)Log2(extent);
+            f[at + 1 + annotation] = 1;
+            f[at + 5] = (float)Log2(inner[outer]);
+            double workingSet = 0;
+            for (int r = 0; r < 3; r++)
+            {
+                long whole = touched[r * (n + 1) + outer];
+                long one = touched[r * (n + 1) + innerLoop + 1];
+                f[at + 6 + 2 * r] = (float)Log2(1 + whole);
+                f[at + 7 + 2 * r] = (float)Log2(whole > 0 ? (double)one * extent / whole : 0);
+                workingSet += whole;
+            }
+            f[at + 12] = (float)Log2(1 + workingSet);
         }
 
-        /// <summary>Bytes touched by the slot's iterations together over the distinct bytes it touches (0 when it touches none).</summary>
-        public double Reuse(BufferRole role, SlotLoops slot)
+        // Buffers, per role.
+        at = LoopSlots * SlotWidth;
+        long iterations = inner[0];
+        for (int r = 0; r < 3; r++, at += 3)
         {
-            long whole = Touched(role, slot.Outer);
-            return whole > 0 ? (double)Touched(role, slot.Inner + 1) * slot.Extent / whole : 0;
+            long whole = touched[r * (n + 1)], one = touched[r * (n + 1) + n];
+            f[at] = (float)Log2(1 + bytes[r]);
+            f[at + 1] = (float)Log2(1 + whole);
+            f[at + 2] = (float)(whole > 0 ? Log2(one * (double)iterations / whole) : 0);
         }
 
-        /// <summary>Value <paramref name="which"/> (0 or 1) of knob slot <paramref name="knob"/>.</summary>
-        public double KnobValue(int knob, int which)
+        // Totals.
+        long flops = checked(iterations * nest.FlopsPerInnermostIteration);
+        long parallelExtent = 1, vectorExtent = 0, registerBlock = 1;
+        for (int d = 0; d < n; d++)
         {
-            var knobs = Config.Space.Knobs;
-            if (knob >= knobs.Count)
-                return 0;
-            var values = knobs[knob][Config.Choices[knob]];
-            switch (knobs[knob].Kind)
+            if (annotations[d] == (byte)LoopAnnotation.Parallel)
+            {
+                parallelExtent = extents[d];
+                break;
+            }
+        }
+        for (int d = n - 1; d >= 0; d--)
+        {
+            if (annotations[d] == (byte)LoopAnnotation.Vectorized)
+            {
+                vectorExtent = extents[d];
+                break;
+            }
+        }
+        for (int d = n - 1; d >= 0 && annotations[d] is (byte)LoopAnnotation.Unrolled or (byte)LoopAnnotation.Vectorized; d--)
+            registerBlock = checked(registerBlock * extents[d]);
+        double touchedTotal = 0, totalBytes = 0;
+        for (int r = 0; r < 3; r++)
+        {
+            touchedTotal += touched[r * (n + 1)];
+            totalBytes += bytes[r];
+        }
+        f[at++] = (float)Log2(flops);
+        f[at++] = _logWorkloadFlops;
+        f[at++] = (float)(_workloadFlops > 0 ? (double)flops / _workloadFlops : 0);
+        f[at++] = (float)Log2(1 + nest.AuxiliaryFlops);
+        f[at++] = (float)Log2(1 + nest.AuxiliaryBytes);
+        f[at++] = (float)nest.FullTileFraction;
+        f[at++] = (float)(double)n;
+        f[at++] = (float)Log2(parallelExtent);
+        f[at++] = (float)((double)parallelExtent / _cores);
+        f[at++] = (float)((double)parallelExtent / ((parallelExtent + _cores - 1) / _cores * _cores));
+        f[at++] = (float)(double)nest.VectorRegisters;
+        f[at++] = (float)((double)nest.VectorRegisters / _registerFile);
+        f[at++] = (float)Log2(vectorExtent);
+        f[at++] = (float)((double)vectorExtent / _vectorFloats);
+        f[at++] = (float)Log2(registerBlock);
+        f[at++] = _logVectorBits;
+        f[at++] = _logCores;
+        f[at++] = (float)(touchedTotal > 0 ? Log2(flops / touchedTotal) : 0);
+        f[at++] = (float)Log2(1 + totalBytes);
+
+        // Knobs: a split's first two factors as log2, a reorder's permutation rank, else the raw value.
+        var knobs = config.Space.Knobs;
+        var choices = config.Choices;
+        for (int k = 0; k < KnobSlots && k < knobs.Count; k++)
+        {
+            var knob = knobs[k];
+            var values = knob[choices[k]];
+            switch (knob.Kind)
             {
                 case KnobKind.Split:
-                    return which < values.Count ? Log2(values[which]) : 0;
+                    f[at + 2 * k] = values.Count > 0 ? (float)Log2(values[0]) : 0;
+                    f[at + 2 * k + 1] = values.Count > 1 ? (float)Log2(values[1]) : 0;
+                    break;
                 case KnobKind.Reorder:
-                    return which == 0 ? PermutationRank(values) : 0;
+                    f[at + 2 * k] = (float)(double)PermutationRank(values);
+                    break;
                 default:
-                    return which == 0 ? values[0] : 0;
+                    f[at + 2 * k] = (float)(double)values[0];
+                    break;
             }
         }
+        at += 2 * KnobSlots;
 
-        /// <summary>The lexicographic rank of a permutation of 0..n-1 (0 for the identity).</summary>
-        private static long PermutationRank(IReadOnlyList<int> permutation)
+        // Template one-hot.
+        if (_templateIndex >= 0)
+            f[at + _templateIndex] = 1;
+        Debug.Assert(at + KernelTemplates.All.Count == ScheduleFeatures.Length);
+    }
+
+    private static double Log2(double value) => ScheduleFeatures.Log2(value);
+
+    private static int RoleIndex(BufferRole role) => role switch
+    {
+        BufferRole.Input => 0,
+        BufferRole.Weight => 1,
+        BufferRole.Output => 2,
+        _ => -1,
+    };
+
+    /// <summary>The lexicographic rank of a permutation of 0..n-1 (0 for the identity).</summary>
+    private static long PermutationRank(IReadOnlyList<int> permutation)
+    {
+        long rank = 0;
+        for (int i = 0; i < permutation.Count; i++)
         {
-            long rank = 0;
-            for (int i = 0; i < permutation.Count; i++)
+            int smaller = 0;
+            for (int j = i + 1; j < permutation.Count; j++)
             {
-                int smaller = 0;
-                for (int j = i + 1; j < permutation.Count; j++)
-                {
-                    if (permutation[j] < permutation[i])
-                        smaller++;
-                }
-                rank = rank * (permutation.Count - i) + smaller;
+                if (permutation[j] < permutation[i])
+                    smaller++;
             }
-            return rank;
+            rank = rank * (permutation.Count - i) + smaller;
         }
+        return rank;
     }
 }

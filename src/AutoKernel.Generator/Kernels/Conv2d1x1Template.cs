@@ -62,7 +62,7 @@ public sealed class Conv2d1x1Template : KernelTemplate
         int ocBn = config["tile_oc"][1];
         if (ocBn % target.VectorFloats != 0)
             throw new ArgumentException($"oc_bn {ocBn} is not a multiple of {target.VectorFloats}", nameof(config));
-        return new Conv2d1x1Emitter(c, epilogue, target, config["tile_ic"][1], ocBn, config["tile_p"][1], config.Value("tile_pt"), config.Value("parallel"), config.ToString());
+        return new Conv2d1x1Emitter(c, epilogue, target, config["tile_ic"][1], ocBn, config["tile_p"][1], config.Value("tile_pt"), config.Value("parallel"), config);
     }
 
     private static int Blocks(int extent, int block) => EmitterShared.Blocks(extent, block);
@@ -76,17 +76,17 @@ internal sealed class Conv2d1x1Emitter
 {
     private readonly Epilogue _e;
     private readonly CpuTarget _target;
-    private readonly string _description;
+    private readonly Config _config;
     private readonly CodeWriter _w = new();
     private readonly int _n, _ic, _h, _wd, _oc, _plane, _icBn, _ocBn, _icb, _ocb, _tile, _tilePt, _chunk, _chunks, _parallel, _rem;
 
-    public Conv2d1x1Emitter(Conv2dWorkload c, Epilogue epilogue, CpuTarget target, int icBn, int ocBn, int tileP, int tilePt, int parallel, string description)
+    public Conv2d1x1Emitter(Conv2dWorkload c, Epilogue epilogue, CpuTarget target, int icBn, int ocBn, int tileP, int tilePt, int parallel, Config config)
     {
         if (icBn < 1 || ocBn < 1 || tileP < 1 || tilePt < 1 || parallel is < 0 or > 2)
             throw new ArgumentException("invalid schedule");
         _e = epilogue;
         _target = target;
-        _description = description;
+        _config = config;
         _n = c.Batch; _ic = c.InChannels; _h = c.InHeight; _wd = c.InWidth; _oc = c.OutChannels;
         _plane = checked(_h * _wd);
         _icBn = icBn; _ocBn = ocBn; _tile = tileP; _tilePt = tilePt; _parallel = parallel;
@@ -115,7 +115,7 @@ internal sealed class Conv2d1x1Emitter
         string vc = _target.VectorClass;
         int inLen = checked(_n * _icb * _icBn * _plane), outLen = checked(_n * _ocb * _ocBn * _plane), wLen = checked(_ocb * _icb * _icBn * _ocBn);
         int tasks = _parallel == 0 ? checked(_n * _ocb * _chunks) : checked(_n * _chunks);
-        EmitterShared.Header(_w, "conv2d_1x1_nchwc", S($"data={_n}x{_ic}x{_h}x{_wd} weight={_oc}x{_ic}x1x1") + " " + _description + " target=" + vc);
+        EmitterShared.Header(_w, "conv2d_1x1_nchwc", S($"data={_n}x{_ic}x{_h}x{_wd} weight={_oc}x{_ic}x1x1") + " " + _config + " target=" + vc);
         _w.Block("namespace " + ns, () =>
         {
             EmitterShared.Usings(_w);

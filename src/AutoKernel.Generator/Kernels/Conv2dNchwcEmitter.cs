@@ -12,7 +12,7 @@ internal sealed class Conv2dNchwcPlan
     {
         if (icBn < 1 || ocBn < 1 || tileOw < 1 || tileOh < 1)
             throw new ArgumentException("tile sizes must be positive");
-        if (order.Length != 3 || order.OrderBy(x => x).Where((x, i) => x != i).Any())
+        if (!IsPermutation(order))
             throw new ArgumentException("order must be a permutation of 0..2", nameof(order));
         if (parallel is < 0 or > 2)
             throw new ArgumentOutOfRangeException(nameof(parallel));
@@ -43,6 +43,10 @@ internal sealed class Conv2dNchwcPlan
         FullTiles = interior / tileOw;
         Remainder = interior % tileOw;
     }
+
+    private static bool IsPermutation(int[] order) =>
+        order.Length == 3 && order[0] != order[1] && order[0] != order[2] && order[1] != order[2]
+        && order[0] is >= 0 and <= 2 && order[1] is >= 0 and <= 2 && order[2] is >= 0 and <= 2;
 
     public int N, IC, IH, IW, OC, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW;
     public int IcBn, OcBn, TileOw, TileOh, Parallel;

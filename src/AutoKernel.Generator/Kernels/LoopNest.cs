@@ -86,7 +86,16 @@ public sealed record LoopNest(IReadOnlyList<Loop> Loops, IReadOnlyList<BufferAcc
     public long AuxiliaryBytes { get; init; }
 
     /// <summary>Iterations of the innermost body: the product of the extents.</summary>
-    public long Iterations => Loops.Aggregate(1L, (p, l) => checked(p * l.Extent));
+    public long Iterations
+    {
+        get
+        {
+            long product = 1;
+            for (int i = 0; i < Loops.Count; i++)
+                product = checked(product * Loops[i].Extent);
+            return product;
+        }
+    }
 
     /// <summary>Operations of the nominal nest (at least the work it covers: nominal extents round tiles up).</summary>
     public long Flops => checked(Iterations * FlopsPerInnermostIteration);
@@ -212,36 +221,76 @@ internal sealed class LoopNestBuilder
     /// <summary>One loop over the product of several axes (the work items of one pool.For).</summary>
     public LoopNestBuilder Fused(LoopAnnotation annotation, params Part[] parts)
     {
-        _loops.Add((string.Join(".", parts.Select(p => p.Name)), annotation, parts));
+        string name;
+        if (parts.Length == 1)
+        {
+            name = parts[0].Name;
+        }
+        else
+        {
+            var names = new string[parts.Length];
+            for (int i = 0; i < parts.Length; i++)
+                names[i] = parts[i].Name;
+            name = string.Join(".", names);
+        }
+        _loops.Add((name, annotation, parts));
         return this;
     }
 
     public LoopNest Build(long flopsPerIteration, int vectorRegisters, double fullTileFraction = 1.0, long auxiliaryFlops = 0, long auxiliaryBytes = 0)
     {
-        var loops = new List<Loop>(_loops.Count);
-        foreach (var (name, annotation, parts) in _loops)
+        int n = _loops.Count;
+        var loops = new Loop[n];
+        int accesses = 0;
+        for (int l = 0; l < n; l++)
         {
+            var (name, annotation, parts) = _loops[l];
             long extent = 1;
             foreach (var p in parts)
             {
                 if (p.Extent < 1)
                     throw new InvalidOperationException($"loop {name}: axis {p.Name} has extent {p.Extent}");
                 extent = checked(extent * p.Extent);
+                accesses += p.Accesses.Length;
             }
-            loops.Add(new Loop(name, extent, annotation));
+            loops[l] = new Loop(name, extent, annotation);
         }
-        var buffers = new List<BufferAccess>(_buffers.Count);
-        foreach (var b in _buffers)
+        // Scratch for the footprints: a buffer's moves in loop order, and those of the loops at the
+        // current depth and deeper sorted by (dimension, step, extent).
+        var moves = new Move[accesses];
+        var sorted = new Move[accesses];
+        var buffers = new BufferAccess[_buffers.Count];
+        for (int i = 0; i < buffers.Length; i++)
         {
-            var touched = new long[_loops.Count + 1];
-            for (int depth = _loops.Count; depth >= 0; depth--)
+            var b = _buffers[i];
+            int count = 0;
+            for (int l = 0; l < n; l++)
             {
-                long bytes = Footprint(b, depth);
-                // A loop touches at least what one of its iterations touches.
-                touched[depth] = depth == _loops.Count ? bytes : Math.Max(bytes, touched[depth + 1]);
+                foreach (var part in _loops[l].Parts)
+                {
+                    if (part.Extent <= 1)
+                        continue;
+                    foreach (var a in part.Accesses)
+                    {
+                        if (ReferenceEquals(a.Buffer, b))
+                            moves[count++] = new Move(l, a.Dim, part.Extent, a.Step);
+                    }
+                }
             }
-            long size = b.Dims.Aggregate((long)ElementBytes, (p, d) => checked(p * d.Size));
-            buffers.Add(new BufferAccess(b.Name, b.Role, size, touched));
+            var touched = new long[n + 1];
+            int next = count, active = 0;
+            for (int depth = n; depth >= 0; depth--)
+            {
+                while (next > 0 && moves[next - 1].Loop >= depth)
+                    Insert(sorted, ref active, moves[--next]);
+                long bytes = Footprint(b, sorted, active);
+                // A loop touches at least what one of its iterations touches.
+                touched[depth] = depth == n ? bytes : Math.Max(bytes, touched[depth + 1]);
+            }
+            long size = ElementBytes;
+            foreach (var d in b.Dims)
+                size = checked(size * d.Size);
+            buffers[i] = new BufferAccess(b.Name, b.Role, size, touched);
         }
         return new LoopNest(loops, buffers, flopsPerIteration, vectorRegisters)
         {
@@ -251,31 +300,54 @@ internal sealed class LoopNestBuilder
         };
     }
 
-    /// <summary>Distinct bytes of <paramref name="b"/> that one execution of the loops at <paramref name="depth"/> and deeper touches.</summary>
-    private long Footprint(Buf b, int depth)
+    /// <summary>A loop's axis moving one dimension of a buffer: <see cref="Extent"/> iterations of <see cref="Step"/> each.</summary>
+    private readonly struct Move(int loop, int dim, long extent, long step)
+    {
+        public int Loop { get; } = loop;
+
+        public int Dim { get; } = dim;
+
+        public long Extent { get; } = extent;
+
+        public long Step { get; } = step;
+
+        public bool Before(Move other) =>
+            Dim != other.Dim ? Dim < other.Dim : Step != other.Step ? Step < other.Step : Extent < other.Extent;
+    }
+
+    /// <summary>Inserts <paramref name="move"/> into <paramref name="sorted"/>[0, <paramref name="count"/>), keeping the (dimension, step, extent) order.</summary>
+    private static void Insert(Move[] sorted, ref int count, Move move)
+    {
+        int at = count++;
+        while (at > 0 && move.Before(sorted[at - 1]))
+        {
+            sorted[at] = sorted[at - 1];
+            at--;
+        }
+        sorted[at] = move;
+    }
+
+    /// <summary>
+    /// Distinct bytes of <paramref name="b"/> that one execution of the loops whose moves are
+    /// <paramref name="sorted"/>[0, <paramref name="count"/>) touches (the loops at one depth and deeper).
+    /// </summary>
+    private static long Footprint(Buf b, Move[] sorted, int count)
     {
         long elements = 1;
+        int i = 0;
         for (int dim = 0; dim < b.Dims.Length; dim++)
         {
-            var moves = new List<(long Extent, long Step)>();
-            for (int l = depth; l < _loops.Count; l++)
-            {
-                foreach (var part in _loops[l].Parts)
-                {
-                    foreach (var a in part.Accesses)
-                    {
-                        if (ReferenceEquals(a.Buffer, b) && a.Dim == dim && part.Extent > 1)
-                            moves.Add((part.Extent, a.Step));
-                    }
-                }
-            }
+            long size = b.Dims[dim].Size;
             // Distinct indices of sum(i_k * step_k), 0 <= i_k < extent_k, smallest steps first:
             // a step within the range covered so far extends it contiguously, a larger one repeats
             // the covered set at disjoint offsets.
-            long count = 1;
-            foreach (var (extent, step) in moves.OrderBy(m => m.Step).ThenBy(m => m.Extent))
-                count = Math.Min(Math.Min(checked(count * extent), checked(count + (extent - 1) * step)), b.Dims[dim].Size);
-            elements = checked(elements * Math.Min(count, b.Dims[dim].Size));
+            long covered = 1;
+            for (; i < count && sorted[i].Dim == dim; i++)
+            {
+                long extent = sorted[i].Extent, step = sorted[i].Step;
+                covered = Math.Min(Math.Min(checked(covered * extent), checked(covered + (extent - 1) * step)), size);
+            }
+            elements = checked(elements * Math.Min(covered, size));
         }
         return checked(elements * ElementBytes);
     }

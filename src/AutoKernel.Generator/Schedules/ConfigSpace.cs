@@ -124,7 +124,14 @@ namespace AutoKernel.Generator.Schedules
         public IReadOnlyList<int> Choices => _choices;
 
         /// <summary>The value list of the chosen entry of a knob.</summary>
-        public IReadOnlyList<int> this[string knob] => Space.Knobs[Space.IndexOf(knob)][_choices[Space.IndexOf(knob)]];
+        public IReadOnlyList<int> this[string knob]
+        {
+            get
+            {
+                int i = Space.IndexOf(knob);
+                return Space.Knobs[i][_choices[i]];
+            }
+        }
 
         /// <summary>The single value of an annotate or other knob.</summary>
         public int Value(string knob) => this[knob][0];

@@ -8,7 +8,7 @@ using AutoKernel.Generator.Workloads;
 
 namespace AutoKernel.Build.Tests.Tuning;
 
-public sealed class ScheduleFeaturesTests
+public sealed class ScheduleFeaturesTests(ITestOutputHelper output)
 {
     private static readonly CpuTarget Avx512 = new(512, 8, "test AVX-512");
     private static readonly CpuTarget Avx2 = new(256, 4, "test AVX2");
@@ -179,6 +179,82 @@ public sealed class ScheduleFeaturesTests
         var copy = workload with { };
         var freshSpace = fresh.CreateSpace(copy, new CpuTarget(256, 4, "test AVX2"));
         Assert.Equal(first, ScheduleFeatures.Extract(fresh, copy, freshSpace.Decode(config.Index), new CpuTarget(256, 4, "test AVX2")));
+    }
+
+    [Theory]
+    [MemberData(nameof(TemplateNames))]
+    public void An_extractor_reused_across_configs_writes_what_Extract_gives(string name)
+    {
+        var template = Template(name);
+        var workload = Representative[name];
+        var space = template.CreateSpace(workload, Avx2);
+        var random = new Random(5);
+        var configs = Enumerable.Range(0, 24).Select(_ => space.Sample(random)!).ToList();
+        var expected = configs.Select(c => ScheduleFeatures.Extract(template, workload, c, Avx2)).ToList();
+        var extractor = ScheduleFeatures.For(template, workload, Avx2);
+        Assert.Same(template, extractor.Template);
+        // A dirty destination with room to spare: every feature is written, nothing past Length is.
+        var buffer = new float[ScheduleFeatures.Length + 3];
+        Array.Fill(buffer, float.NaN);
+        for (int pass = 0; pass < 2; pass++)
+        {
+            foreach (int i in pass == 0 ? Enumerable.Range(0, configs.Count) : Enumerable.Range(0, configs.Count).Reverse())
+            {
+                Assert.Equal(expected[i], extractor.Extract(configs[i]));
+                extractor.Extract(configs[i], buffer);
+                Assert.Equal(expected[i], buffer[..ScheduleFeatures.Length]);
+                Assert.All(buffer[ScheduleFeatures.Length..], x => Assert.True(float.IsNaN(x)));
+            }
+        }
+        Assert.Throws<ArgumentException>(() => extractor.Extract(configs[0], new float[ScheduleFeatures.Length - 1]));
+    }
+
+    /// <summary>Microseconds per Extract on ResNet-18's tasks (and a MobileNet-V2 depthwise one), single-threaded after warm-up; run with --filter-method "*Extract_speed*".</summary>
+    [Fact(Explicit = true)]
+    public void Extract_speed()
+    {
+        (string Template, Workload Workload)[] cases =
+        [
+            ("conv2d_nchwc", new Conv2dWorkload(1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)),
+            ("conv2d_winograd_nchwc", new Conv2dWorkload(1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)),
+            ("conv2d_nchwc", new Conv2dWorkload(1, 64, 56, 56, 128, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1)),
+            ("conv2d_1x1_nchwc", new Conv2dWorkload(1, 64, 56, 56, 256, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1)),
+            ("dense_packed", new DenseWorkload(1, 1000, 512)),
+            ("depthwise_conv2d_nchwc", new Conv2dWorkload(1, 144, 56, 56, 144, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 144)),
+            ("group_conv2d_nchw", Representative["group_conv2d_nchw"]),
+        ];
+        foreach (var (name, workload) in cases)
+        {
+            var template = Template(name);
+            var space = template.CreateSpace(workload, Avx512);
+            var random = new Random(5);
+            var configs = Enumerable.Range(0, 512).Select(_ => space.Sample(random)!).ToArray();
+            var extractor = ScheduleFeatures.For(template, workload, Avx512);
+            var buffer = new float[ScheduleFeatures.Length];
+            // The best of 5 runs of at least 100 ms each, after 300 ms of warm-up (tiered JIT).
+            double Time(Action<Config> action)
+            {
+                double best = double.MaxValue;
+                for (int rep = -1; rep < 5; rep++)
+                {
+                    long calls = 0;
+                    var watch = System.Diagnostics.Stopwatch.StartNew();
+                    while (watch.ElapsedMilliseconds < (rep < 0 ? 300 : 100))
+                    {
+                        foreach (var c in configs)
+                            action(c);
+                        calls += configs.Length;
+                    }
+                    if (rep >= 0)
+                        best = Math.Min(best, watch.Elapsed.TotalMicroseconds / calls);
+                }
+                return best;
+            }
+            double describe = Time(c => template.DescribeLoops(workload, c, Avx512));
+            double extract = Time(c => ScheduleFeatures.Extract(template, workload, c, Avx512));
+            double reused = Time(c => extractor.Extract(c, buffer));
+            output.WriteLine($"{name,-24} {workload.Shape,-40} DescribeLoops {describe,6:F2} us  Extract {extract,6:F2} us  For(...).Extract(config, span) {reused,6:F2} us");
+        }
     }
 
     [Fact]
