@@ -111,6 +111,8 @@ public static class TuneCommand
         }
         stdout.WriteLine(string.Create(ci, $"tuning {tunable.Count} tasks on {target.Description}, {target.Cores} threads: {settings.Tuner}, {settings.Trials} trials per task, log {logPath}"));
 
+        var outcomes = new List<(int Number, TaskOutcome Outcome)>();
+        var total = System.Diagnostics.Stopwatch.StartNew();
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
@@ -131,12 +133,14 @@ public static class TuneCommand
                 var printer = new ProgressPrinter(stdout, interactive, number, tasks.Count);
                 var outcome = job.Tune(task, TaskExtractor.EpilogueOf(node), [printer.Report], cancel.Token);
                 printer.Finish(outcome);
+                outcomes.Add((number, outcome));
                 if (outcome.Stop == TuneStop.Cancelled)
                 {
                     stderr.WriteLine(string.Create(ci, $"interrupted: the trials measured so far are in {logPath}; run the same command to resume"));
                     return Interrupted;
                 }
             }
+            Summarize(outcomes, total.Elapsed, stdout);
         }
         finally
         {
@@ -147,6 +151,30 @@ public static class TuneCommand
                 stderr.WriteLine(string.Create(ci, $"warning: ... and {job.Warnings.Distinct().Count() - 5} more records that do not match this version's schedule spaces"));
         }
         return 0;
+    }
+
+    /// <summary>Per task: best kernel and its share of a model run; then the kernel time of one model run.</summary>
+    private static void Summarize(List<(int Number, TaskOutcome Outcome)> outcomes, TimeSpan elapsed, TextWriter w)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        int measured = outcomes.Sum(o => o.Outcome.Measured);
+        w.WriteLine(string.Create(ci, $"measured {measured} trials in {elapsed.TotalSeconds:F0} s"));
+        double totalMs = 0;
+        bool complete = true;
+        foreach (var (number, o) in outcomes)
+        {
+            if (o.Best is not { } best)
+            {
+                complete = false;
+                w.WriteLine(string.Create(ci, $"  task {number,2}: no successful trial"));
+                continue;
+            }
+            double ms = o.Task.TotalFlops / best.Gflops / 1e6;
+            totalMs += ms;
+            w.WriteLine(string.Create(ci, $"  task {number,2}: {best.Gflops,8:F2} GFLOPS x {o.Task.Nodes.Count} node(s) = {ms,7:F3} ms  {best.Point}  ({o.Task.Workload.Kind} {o.Task.Workload.Shape})"));
+        }
+        if (complete && outcomes.Count > 0)
+            w.WriteLine(string.Create(ci, $"tuned kernels of one model run: {totalMs:F3} ms ({outcomes.Sum(o => o.Outcome.Task.TotalFlops) / totalMs / 1e6:F1} GFLOPS over the tuned tasks; layout transforms and untuned operators not included)"));
     }
 
     /// <summary>
