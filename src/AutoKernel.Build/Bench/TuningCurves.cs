@@ -64,13 +64,7 @@ public sealed class TuningCurves(CpuTarget target, Runner runner, string? logPat
         var missing = points.Where(p => !_measured.ContainsKey(Key(task, space, p))).ToList();
         if (missing.Count > 0)
         {
-            var candidates = missing.Select(p =>
-            {
-                var template = space.Templates[p.Space];
-                string className = string.Create(CultureInfo.InvariantCulture, $"{template.Name}_{p.Index}");
-                return new Candidate(task.Workload, epilogue, template.Name, p.Index, template.Emit(task.Workload, epilogue, p.Config, target, "AutoKernel.Bench", className), "AutoKernel.Bench." + className);
-            }).ToList();
-            var results = runner.Measure(candidates);
+            var results = runner.Measure([.. missing.Select(p => TuningJob.CandidateFor(space, p, epilogue, "AutoKernel.Bench"))]);
             Measurements += results.Count;
             var now = DateTimeOffset.UtcNow;
             for (int i = 0; i < results.Count; i++)

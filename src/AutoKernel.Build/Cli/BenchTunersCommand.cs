@@ -32,12 +32,19 @@ public static class BenchTunersCommand
         var history = new Option<string[]>("--history") { Description = "Records for the xgb-transfer variant (the task's own workload is left out).", AllowMultipleArgumentsPerToken = true };
         var repeat = new Option<int>("--repeat") { Description = "Timed repeats per trial.", DefaultValueFactory = _ => TuneCommand.DefaultMeasure.Repeat };
         var minRepeatMs = new Option<int>("--min-repeat-ms") { Description = "Shortest duration of one timed repeat.", DefaultValueFactory = _ => TuneCommand.DefaultMeasure.MinRepeatMs };
+        var summarize = new Option<string[]>("--summarize") { Description = "Print the summary of earlier --csv files (one budget) instead of measuring; the model is not read.", AllowMultipleArgumentsPerToken = true };
         var command = new Command("bench-tuners", "Benchmark tuners: best GFLOPS against trials for each tuner and seed on the same tasks.")
         {
-            model, shapes, tuners, seeds, trials, batchSize, threads, taskFilter, csv, log, history, repeat, minRepeatMs,
+            model, shapes, tuners, seeds, trials, batchSize, threads, taskFilter, csv, log, history, repeat, minRepeatMs, summarize,
         };
         command.SetAction(parse =>
         {
+            if (parse.GetValue(summarize) is { Length: > 0 } files)
+            {
+                var read = files.SelectMany(ReadCsv).ToList();
+                Summarize(read, read.Max(c => c.Best.Length), stdout);
+                return 0;
+            }
             var ci = CultureInfo.InvariantCulture;
             var loaded = ModelPipeline.Load(parse.GetValue(model)!, CommandLine.InputShapes(parse, shapes));
             var tasks = TaskExtractor.Extract(loaded.Optimized);
@@ -122,18 +129,19 @@ public static class BenchTunersCommand
     }
 
     /// <summary>
-    /// Per task: each tuner's final best (median over seeds, min-max), and the trials each other
-    /// tuner needs to reach 95% of random search's median final best (median over seeds).
+    /// Per task: each tuner's final best (median over seeds, min-max), and the trials each tuner
+    /// needs to reach 95% and 100% of random search's median final best (median over seeds; a
+    /// run that never reaches it counts as the whole budget in the averages).
     /// </summary>
     public static void Summarize(IReadOnlyList<Curve> curves, int budget, TextWriter w)
     {
         var ci = CultureInfo.InvariantCulture;
         var names = curves.Select(c => c.Tuner).Distinct().ToList();
         w.WriteLine();
-        w.WriteLine("final best GFLOPS, median over seeds (min-max); trials to reach 95% of random's median final best, median over seeds (- = not reached)");
-        w.WriteLine(string.Create(ci, $"| task | {string.Join(" | ", names.Select(n => n + " best"))} | {string.Join(" | ", names.Select(n => n + " to 95%"))} |"));
+        w.WriteLine("final best GFLOPS, median over seeds (min-max); trials to reach 95% / 100% of random's median final best, median over seeds (- = not reached)");
+        w.WriteLine(string.Create(ci, $"| task | {string.Join(" | ", names.Select(n => n + " best"))} | {string.Join(" | ", names.Select(n => n + " to 95% / 100%"))} |"));
         w.WriteLine("|---|" + string.Concat(Enumerable.Repeat("---|", names.Count * 2)));
-        var fractions = names.ToDictionary(n => n, _ => new List<double>());
+        var fractions = names.ToDictionary(n => n, _ => (At95: new List<double>(), At100: new List<double>()));
         foreach (var task in curves.Select(c => c.Task).Distinct())
         {
             var byTuner = names.ToDictionary(n => n, n => curves.Where(c => c.Task == task && c.Tuner == n).ToList());
@@ -144,14 +152,28 @@ public static class BenchTunersCommand
             {
                 if (reference is not double target || byTuner[n].Count == 0)
                     return "-";
-                var trials = byTuner[n].Select(c => (double)(c.TrialsToReach(0.95 * target) ?? budget * 10)).ToList();
-                double median = Timing.Median(trials);
-                fractions[n].Add(Math.Min(median, budget) / budget);
-                return median > budget ? "-" : string.Create(ci, $"{median:F0}");
+                string Reach(double level, List<double> shares)
+                {
+                    double median = Timing.Median([.. byTuner[n].Select(c => (double)(c.TrialsToReach(level * target) ?? budget + 1))]);
+                    shares.Add(Math.Min(median, budget) / budget);
+                    return median > budget ? "-" : median.ToString("F0", ci);
+                }
+                return Reach(0.95, fractions[n].At95) + " / " + Reach(1.0, fractions[n].At100);
             });
             w.WriteLine(string.Create(ci, $"| {task} | {string.Join(" | ", best)} | {string.Join(" | ", reach)} |"));
         }
-        foreach (var n in names.Where(n => fractions[n].Count > 0))
-            w.WriteLine(string.Create(ci, $"{n}: reaches 95% of random's final best after {100 * fractions[n].Average():F0}% of the budget on average over tasks (not reached counts as 100%)"));
+        foreach (var n in names.Where(n => fractions[n].At95.Count > 0))
+        {
+            w.WriteLine(string.Create(ci,
+                $"{n}: reaches 95% of random's final best after {100 * fractions[n].At95.Average():F0}% of the budget, 100% after {100 * fractions[n].At100.Average():F0}%, on average over tasks"));
+        }
     }
+
+    /// <summary>Reads curves back from the CSV that --csv writes.</summary>
+    public static List<Curve> ReadCsv(string path) =>
+        [.. File.ReadLines(path).Skip(1).Where(l => l.Length > 0)
+            .Select(l => l.Split(','))
+            .GroupBy(f => (Task: int.Parse(f[0], CultureInfo.InvariantCulture), Tuner: f[1], Seed: int.Parse(f[2], CultureInfo.InvariantCulture)))
+            .Select(g => new Curve(g.Key.Task, g.Key.Tuner, g.Key.Seed,
+                [.. g.OrderBy(f => int.Parse(f[3], CultureInfo.InvariantCulture)).Select(f => double.Parse(f[4], CultureInfo.InvariantCulture))], 0))];
 }

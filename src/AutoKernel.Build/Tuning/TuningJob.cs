@@ -123,7 +123,7 @@ public sealed class TuningJob
             EarlyStopping = Settings.EarlyStopping,
             Callbacks = [Append, .. callbacks],
         };
-        var stop = tuner.Tune(Settings.Trials, (points, ct) => Measure(task, epilogue, space, points, ct), options, cancellation);
+        var stop = tuner.Tune(Settings.Trials, (points, ct) => Measure(epilogue, space, points, ct), options, cancellation);
         return new TaskOutcome(task, resumed, tuner.TrialCount - resumed, stop, tuner.Best, clock.Elapsed);
 
         void Append(TuneProgress progress)
@@ -133,16 +133,19 @@ public sealed class TuningJob
         }
     }
 
-    private IReadOnlyList<Trial> Measure(TuningTask task, Epilogue epilogue, TaskSpace space, IReadOnlyList<Point> points, CancellationToken cancellation)
+    private IReadOnlyList<Trial> Measure(Epilogue epilogue, TaskSpace space, IReadOnlyList<Point> points, CancellationToken cancellation)
     {
-        var candidates = points.Select(p =>
-        {
-            var template = space.Templates[p.Space];
-            string className = string.Create(CultureInfo.InvariantCulture, $"{template.Name}_{p.Index}");
-            return new Candidate(task.Workload, epilogue, template.Name, p.Index, template.Emit(task.Workload, epilogue, p.Config, Target, Namespace, className), Namespace + "." + className);
-        }).ToList();
-        var results = _runner.Measure(candidates, cancellation);
+        var results = _runner.Measure([.. points.Select(p => CandidateFor(space, p, epilogue, Namespace))], cancellation);
         return [.. results.Select((r, i) => new Trial(points[i], r.Gflops, r))];
+    }
+
+    /// <summary>The emitted kernel of a point, as the runner measures it (class "namespace.template_index").</summary>
+    public static Candidate CandidateFor(TaskSpace space, Point point, Epilogue epilogue, string ns)
+    {
+        var template = space.Templates[point.Space];
+        var workload = space.Workload!;
+        string className = string.Create(CultureInfo.InvariantCulture, $"{template.Name}_{point.Index}");
+        return new Candidate(workload, epilogue, template.Name, point.Index, template.Emit(workload, epilogue, point.Config, space.Target!, ns, className), ns + "." + className);
     }
 
     /// <summary>The log's trials for this task's workload on this target, one per distinct point, as trials.</summary>
