@@ -32,17 +32,18 @@ public static class BenchTunersCommand
         var history = new Option<string[]>("--history") { Description = "Records for the xgb-transfer variant (the task's own workload is left out).", AllowMultipleArgumentsPerToken = true };
         var repeat = new Option<int>("--repeat") { Description = "Timed repeats per trial.", DefaultValueFactory = _ => TuneCommand.DefaultMeasure.Repeat };
         var minRepeatMs = new Option<int>("--min-repeat-ms") { Description = "Shortest duration of one timed repeat.", DefaultValueFactory = _ => TuneCommand.DefaultMeasure.MinRepeatMs };
+        var reference = new Option<string>("--reference") { Description = "The tuner whose final best the others are measured against.", DefaultValueFactory = _ => "random" };
         var summarize = new Option<string[]>("--summarize") { Description = "Print the summary of earlier --csv files (one budget) instead of measuring; the model is not read.", AllowMultipleArgumentsPerToken = true };
         var command = new Command("bench-tuners", "Benchmark tuners: best GFLOPS against trials for each tuner and seed on the same tasks.")
         {
-            model, shapes, tuners, seeds, trials, batchSize, threads, taskFilter, csv, log, history, repeat, minRepeatMs, summarize,
+            model, shapes, tuners, seeds, trials, batchSize, threads, taskFilter, csv, log, history, repeat, minRepeatMs, summarize, reference,
         };
         command.SetAction(parse =>
         {
             if (parse.GetValue(summarize) is { Length: > 0 } files)
             {
                 var read = files.SelectMany(ReadCsv).ToList();
-                Summarize(read, read.Max(c => c.Best.Length), stdout);
+                Summarize(read, read.Max(c => c.Best.Length), stdout, parse.GetValue(reference)!);
                 return 0;
             }
             var ci = CultureInfo.InvariantCulture;
@@ -77,7 +78,7 @@ public static class BenchTunersCommand
             }
             if (parse.GetValue(csv) is { } csvPath)
                 WriteCsv(csvPath, curves);
-            Summarize(curves, budget, stdout);
+            Summarize(curves, budget, stdout, parse.GetValue(reference)!);
             return 0;
         });
         return command;
@@ -130,27 +131,27 @@ public static class BenchTunersCommand
 
     /// <summary>
     /// Per task: each tuner's final best (median over seeds, min-max), and the trials each tuner
-    /// needs to reach 95% and 100% of random search's median final best (median over seeds; a
+    /// needs to reach 95% and 100% of the <paramref name="reference"/> tuner's median final best (median over seeds; a
     /// run that never reaches it counts as the whole budget in the averages).
     /// </summary>
-    public static void Summarize(IReadOnlyList<Curve> curves, int budget, TextWriter w)
+    public static void Summarize(IReadOnlyList<Curve> curves, int budget, TextWriter w, string reference = "random")
     {
         var ci = CultureInfo.InvariantCulture;
         var names = curves.Select(c => c.Tuner).Distinct().ToList();
         w.WriteLine();
-        w.WriteLine("final best GFLOPS, median over seeds (min-max); trials to reach 95% / 100% of random's median final best, median over seeds (- = not reached)");
+        w.WriteLine($"final best GFLOPS, median over seeds (min-max); trials to reach 95% / 100% of {reference}'s median final best, median over seeds (- = not reached)");
         w.WriteLine(string.Create(ci, $"| task | {string.Join(" | ", names.Select(n => n + " best"))} | {string.Join(" | ", names.Select(n => n + " to 95% / 100%"))} |"));
         w.WriteLine("|---|" + string.Concat(Enumerable.Repeat("---|", names.Count * 2)));
         var fractions = names.ToDictionary(n => n, _ => (At95: new List<double>(), At100: new List<double>()));
         foreach (var task in curves.Select(c => c.Task).Distinct())
         {
             var byTuner = names.ToDictionary(n => n, n => curves.Where(c => c.Task == task && c.Tuner == n).ToList());
-            double? reference = byTuner.TryGetValue("random", out var r) && r.Count > 0 ? Timing.Median([.. r.Select(c => c.Best[^1])]) : null;
+            double? goal = byTuner.TryGetValue(reference, out var r) && r.Count > 0 ? Timing.Median([.. r.Select(c => c.Best[^1])]) : null;
             var best = names.Select(n => byTuner[n].Count == 0 ? "-" : string.Create(ci,
                 $"{Timing.Median([.. byTuner[n].Select(c => c.Best[^1])]):F1} ({byTuner[n].Min(c => c.Best[^1]):F1}-{byTuner[n].Max(c => c.Best[^1]):F1})"));
             var reach = names.Select(n =>
             {
-                if (reference is not double target || byTuner[n].Count == 0)
+                if (goal is not double target || byTuner[n].Count == 0)
                     return "-";
                 string Reach(double level, List<double> shares)
                 {
@@ -165,7 +166,7 @@ public static class BenchTunersCommand
         foreach (var n in names.Where(n => fractions[n].At95.Count > 0))
         {
             w.WriteLine(string.Create(ci,
-                $"{n}: reaches 95% of random's final best after {100 * fractions[n].At95.Average():F0}% of the budget, 100% after {100 * fractions[n].At100.Average():F0}%, on average over tasks"));
+                $"{n}: reaches 95% of {reference}'s final best after {100 * fractions[n].At95.Average():F0}% of the budget, 100% after {100 * fractions[n].At100.Average():F0}%, on average over tasks"));
         }
     }
 

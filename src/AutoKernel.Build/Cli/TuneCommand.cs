@@ -34,12 +34,13 @@ public static class TuneCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the search.", DefaultValueFactory = _ => 0 };
         var costModel = new Option<string>("--cost-model") { Description = "The xgb tuner's model.", DefaultValueFactory = _ => new CostModelOptions().Describe() };
         costModel.AcceptOnlyFromAmong(CostModelOptions.Names);
+        var planSize = new Option<int>("--plan-size") { Description = "Points the xgb tuner's explorer plans after each refit.", DefaultValueFactory = _ => new TuneSettings().PlanSize };
         var taskFilter = new Option<int[]>("--task") { Description = "Only these task numbers (1-based, repeatable)." };
         var repeat = new Option<int>("--repeat") { Description = "Timed repeats per trial.", DefaultValueFactory = _ => DefaultMeasure.Repeat };
         var minRepeatMs = new Option<int>("--min-repeat-ms") { Description = "Shortest duration of one timed repeat.", DefaultValueFactory = _ => DefaultMeasure.MinRepeatMs };
         var command = new Command("tune", "Tune every task of a model on this machine and append the measurements to a log.")
         {
-            model, shapes, target, trials, tuner, log, earlyStopping, history, threads, batchSize, seed, costModel, taskFilter, repeat, minRepeatMs,
+            model, shapes, target, trials, tuner, log, earlyStopping, history, threads, batchSize, seed, costModel, planSize, taskFilter, repeat, minRepeatMs,
         };
         command.SetAction(parse =>
         {
@@ -50,6 +51,8 @@ public static class TuneCommand
                 throw new ModelException("--batch-size must be at least 1");
             if (parse.GetValue(earlyStopping) is < 1)
                 throw new ModelException("--early-stopping must be at least 1");
+            if (parse.GetValue(planSize) < 1)
+                throw new ModelException("--plan-size must be at least 1");
             if (parse.GetValue(repeat) < 1 || parse.GetValue(minRepeatMs) < 0)
                 throw new ModelException("--repeat must be at least 1 and --min-repeat-ms at least 0");
             var settings = new TuneSettings
@@ -60,6 +63,7 @@ public static class TuneCommand
                 BatchSize = parse.GetValue(batchSize),
                 Seed = parse.GetValue(seed),
                 CostModel = CostModelOptions.Parse(parse.GetValue(costModel)!),
+                PlanSize = parse.GetValue(planSize),
             };
             var loaded = ModelPipeline.Load(parse.GetValue(model)!, CommandLine.InputShapes(parse, shapes));
             var tasks = TaskExtractor.Extract(loaded.Optimized);

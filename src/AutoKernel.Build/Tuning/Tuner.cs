@@ -173,12 +173,13 @@ public abstract class Tuner
     }
 
     /// <summary>Creates a tuner by its command-line name.</summary>
-    public static Tuner Create(string name, TaskSpace space, int seed, CostModelOptions? model = null) => name switch
+    /// <param name="planSize">Points the model-based tuner plans per refit (AutoTVM's plan_size).</param>
+    public static Tuner Create(string name, TaskSpace space, int seed, CostModelOptions? model = null, int planSize = 64) => name switch
     {
         "random" => new RandomTuner(space, seed),
         "grid" => new GridSearchTuner(space, seed),
         "ga" => new GATuner(space, seed),
-        "xgb" or "model" => new ModelBasedTuner(space, seed, model ?? new CostModelOptions()),
+        "xgb" or "model" => new ModelBasedTuner(space, seed, model ?? new CostModelOptions()) { PlanSize = planSize },
         _ => throw new ArgumentException($"unknown tuner '{name}' (expected xgb, ga, random or grid)", nameof(name)),
     };
 

@@ -23,6 +23,9 @@ public sealed record TuneSettings
     public int Seed { get; init; }
 
     public CostModelOptions CostModel { get; init; } = new();
+
+    /// <summary>Points the model-based tuner plans per refit.</summary>
+    public int PlanSize { get; init; } = 64;
 }
 
 /// <summary>The outcome of tuning one task.</summary>
@@ -107,7 +110,7 @@ public sealed class TuningJob
         var space = new TaskSpace(task.Workload, Target);
         if (space.Spaces.Count == 0)
             return new TaskOutcome(task, 0, 0, null, null, TimeSpan.Zero);
-        var tuner = Tuning.Tuner.Create(Settings.Tuner, space, Settings.Seed, Settings.CostModel);
+        var tuner = Tuning.Tuner.Create(Settings.Tuner, space, Settings.Seed, Settings.CostModel, Settings.PlanSize);
         if (tuner is ModelBasedTuner model)
             model.AddHistory(_history);
         var replayed = Replay(space);
