@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using AutoKernel.Build.Bench;
 using AutoKernel.Build.Measure;
+using AutoKernel.Build.Records;
 using AutoKernel.Build.Targets;
 using AutoKernel.Build.Tasks;
 using AutoKernel.Build.Tuning;
@@ -28,16 +29,18 @@ public static class BenchOpsCommand
         var repeat = new Option<int>("--repeat") { Description = "Timed repeats per measurement.", DefaultValueFactory = _ => 5 };
         var minRepeatMs = new Option<int>("--min-repeat-ms") { Description = "Shortest duration of one repeat.", DefaultValueFactory = _ => 50 };
         var taskFilter = new Option<int[]>("--task") { Description = "Only these task numbers (1-based, repeatable)." };
-        var command = new Command("bench-ops", "Benchmark each tunable task: best sampled configuration against ONNX Runtime.")
+        var log = new Option<string?>("--log") { Description = "Instead of sampling, re-measure each task's best configuration in this tuning log (for the thread count)." };
+        var command = new Command("bench-ops", "Benchmark each tunable task: best sampled (or tuned) configuration against ONNX Runtime.")
         {
-            model, shapes, target, configs, threads, seed, repeat, minRepeatMs, taskFilter,
+            model, shapes, target, configs, threads, seed, repeat, minRepeatMs, taskFilter, log,
         };
         command.SetAction(parse =>
         {
             var loaded = ModelPipeline.Load(parse.GetValue(model)!, CommandLine.InputShapes(parse, shapes));
             var tasks = TaskExtractor.Extract(loaded.Optimized);
             var only = parse.GetValue(taskFilter) ?? [];
-            var settings = new Settings(parse.GetValue(configs), parse.GetValue(seed), parse.GetValue(repeat), parse.GetValue(minRepeatMs));
+            var tuned = parse.GetValue(log) is { } path ? RecordLog.Load(path) : null;
+            var settings = new Settings(parse.GetValue(configs), parse.GetValue(seed), parse.GetValue(repeat), parse.GetValue(minRepeatMs), tuned);
             foreach (int t in parse.GetValue(threads)!)
                 Run(loaded, tasks, only, t, settings, stdout);
             return 0;
@@ -67,7 +70,7 @@ public static class BenchOpsCommand
         return command;
     }
 
-    private sealed record Settings(int Configs, int Seed, int Repeat, int MinRepeatMs);
+    private sealed record Settings(int Configs, int Seed, int Repeat, int MinRepeatMs, RecordLog? Tuned);
 
     private static void Run(LoadedModel loaded, IReadOnlyList<TuningTask> tasks, int[] only, int threads, Settings settings, TextWriter w)
     {
@@ -75,7 +78,9 @@ public static class BenchOpsCommand
         var target = CpuTargets.Host(threads);
         double peak = FmaPeak.Measure(threads);
         w.WriteLine(string.Create(ci, $"machine   {target.Description}, {Environment.ProcessorCount} logical cores"));
-        w.WriteLine(string.Create(ci, $"threads   {threads}, measured FMA peak {peak:F1} GFLOPS; {settings.Configs} sampled configs per task, best of them; median of {settings.Repeat} repeats"));
+        string source = settings.Tuned is { } tuned ? $"the best configuration per task in {tuned.Path}" : $"{settings.Configs} sampled configs per task, best of them";
+        w.WriteLine(string.Create(ci, $"threads   {threads}, measured FMA peak {peak:F1} GFLOPS; {source}; median of {settings.Repeat} repeats"));
+        double oursMs = 0, ortMs = 0;
         w.WriteLine(string.Create(ci, $"  {"#",3} {"kind",-16} {"shape",-50} {"AutoKernel",10} {"ORT",8} {"ratio",6} {"peak%",6}  best config"));
         var options = new MeasureOptions { Threads = threads, Repeat = settings.Repeat, MinRepeatMs = settings.MinRepeatMs };
         using var runner = new Runner(options);
@@ -87,10 +92,10 @@ public static class BenchOpsCommand
             var task = tasks[i];
             var node = loaded.Optimized.Nodes.First(n => n.Name == task.Nodes[0]);
             var epilogue = TaskExtractor.EpilogueOf(node);
-            var candidates = Sample(task, epilogue, target, settings, i);
+            var candidates = settings.Tuned is { } log ? Tuned(log, task, epilogue, target) : Sample(task, epilogue, target, settings, i);
             if (candidates.Count == 0)
             {
-                w.WriteLine(string.Create(ci, $"  {i + 1,3} {task.Workload.Kind,-16} {task.Workload.Shape,-50} no template supports this workload yet"));
+                w.WriteLine(string.Create(ci, $"  {i + 1,3} {task.Workload.Kind,-16} {task.Workload.Shape,-50} no candidate (no template supports it, or the log has no valid record of it)"));
                 continue;
             }
             var results = runner.Measure(candidates);
@@ -105,6 +110,8 @@ public static class BenchOpsCommand
             }
             double gflops = task.Workload.Flops / Timing.Median(best.Costs) / 1e9;
             double ratio = gflops / ortGflops;
+            oursMs += task.TotalFlops / gflops / 1e6;
+            ortMs += task.TotalFlops / ortGflops / 1e6;
             counted++;
             if (ratio >= 1)
                 wins++;
@@ -115,8 +122,18 @@ public static class BenchOpsCommand
             w.WriteLine(string.Create(ci, $"        per template: {string.Join(", ", perTemplate.Select(p => $"{p.Template} {p.Gflops:F1} ({100 * p.Gflops / peak:F0}%)"))}"));
         }
         w.WriteLine(string.Create(ci, $"tasks at or above ONNX Runtime: {wins} of {counted}"));
+        w.WriteLine(string.Create(ci, $"sum over the model's nodes of these tasks: AutoKernel {oursMs:F3} ms, ONNX Runtime {ortMs:F3} ms (ratio {ortMs / oursMs:F2})"));
         w.WriteLine("GFLOPS count the direct computation's operations; Winograd performs fewer multiplies, so its rate can exceed the FMA peak.");
         w.WriteLine();
+    }
+
+    /// <summary>The log's best configuration for the task on this target and thread count; none when the log has no valid record.</summary>
+    private static List<Candidate> Tuned(RecordLog log, TuningTask task, Epilogue epilogue, CpuTarget target)
+    {
+        if (log.BestFor(target.Description, target.Cores, task.Key) is not { } best)
+            return [];
+        var space = new TaskSpace(task.Workload, target);
+        return space.Find(best.Template, best.ConfigIndex) is { } point ? [TuningJob.CandidateFor(space, point, epilogue, "AutoKernel.Bench")] : [];
     }
 
     /// <summary>Up to N distinct valid configurations per template that supports the workload, emitted as candidates.</summary>

@@ -66,6 +66,24 @@ public sealed class TuneCommandTests : IDisposable
     }
 
     [Fact]
+    public void OnATerminalTheProgressLineIsRedrawnInPlace()
+    {
+        string model = SmallModel(), log = _dir.File("tune.log");
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = AutoKernel.Build.Cli.CommandLine.Run(["tune", model, "--log", log, "--trials", "8", "--tuner", "grid", .. Fast], stdout, stderr, interactive: true);
+        Assert.True(code == 0, stderr.ToString());
+        string text = stdout.ToString();
+        // Two batches redraw one line; "Done." ends it.
+        Assert.Contains("\r[Task  1/ 1]  Current/Best:", text);
+        Assert.Contains("| Progress: (4/8) |", text);
+        Assert.Contains("| Progress: (8/8) |", text);
+        string taskLine = text.Split('\n').Single(l => l.Contains("[Task", StringComparison.Ordinal));
+        Assert.Equal(2, taskLine.Split('\r', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.EndsWith(" Done.", taskLine.TrimEnd());
+    }
+
+    [Fact]
     public void ATruncatedLastLineIsReportedAndTuningContinues()
     {
         string model = SmallModel(), log = _dir.File("tune.log");
