@@ -22,7 +22,9 @@ public static class CostModelBench
     {
         var byWorkload = records.Where(r => r.Target == target.Description && r.Threads == target.Cores)
             .GroupBy(r => r.WorkloadKey).Where(g => WorkloadKeys.TryParse(g.Key) is not null).ToList();
-        var samples = byWorkload.ToDictionary(g => g.Key, g => TuningJob.HistorySamples(g, target, []));
+        // One group per workload, so that the transfer setting normalizes each workload by its own best.
+        var samples = byWorkload.Select((g, i) => (g.Key, Samples: TuningJob.HistorySamples(g, target, []).Select(s => s with { Group = i }).ToList()))
+            .ToDictionary(p => p.Key, p => p.Samples);
         var results = new List<RankQuality>();
         foreach (var (key, own) in samples)
         {

@@ -71,6 +71,8 @@ public sealed class CostModel
     /// <summary>Relevance grades of the ranking objective, with gains 2^g - 1 (LightGBM's default shape).</summary>
     private const int Grades = 16;
 
+    private const int MaxQueryRows = 5000;
+
     private static readonly int[] s_gains = [.. Enumerable.Range(0, Grades).Select(g => (1 << g) - 1)];
 
     private readonly MLContext _ml;
@@ -148,14 +150,31 @@ public sealed class CostModel
             best[s.Group] = Math.Max(best.GetValueOrDefault(s.Group), s.Gflops);
             keys.TryAdd(s.Group, (uint)keys.Count + 1);
         }
-        return [.. samples
+        var rows = samples
             .Select(s =>
             {
                 double y = best[s.Group] > 0 ? Math.Max(0, s.Gflops) / best[s.Group] : 0;
                 float label = Options.Objective == CostModelObjective.Rank ? (float)Math.Round(y * (Grades - 1)) : (float)y;
                 return new Row { Features = s.Features, Label = label, GroupId = keys[s.Group] };
             })
-            .OrderBy(r => r.GroupId)];
+            .OrderBy(r => r.GroupId)
+            .ToList();
+        // LightGBM refuses queries of more than 10,000 rows: cut larger groups into consecutive
+        // queries (the labels stay normalized by the whole workload's best).
+        uint next = 0, previous = 0;
+        int inGroup = 0;
+        foreach (var row in rows)
+        {
+            if (row.GroupId != previous || inGroup == MaxQueryRows)
+            {
+                previous = row.GroupId;
+                inGroup = 0;
+                next++;
+            }
+            inGroup++;
+            row.GroupId = next;
+        }
+        return rows;
     }
 
     private IDataView Load(List<Row> rows)

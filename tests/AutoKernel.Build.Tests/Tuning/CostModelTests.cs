@@ -50,6 +50,19 @@ public sealed class CostModelTests
     }
 
     [Fact]
+    public void RanksAWorkloadWithMoreRecordsThanLightGbmAllowsPerQuery()
+    {
+        // LightGBM refuses queries of more than 10,000 rows; one workload's log can hold more.
+        var space = Bowl(4, 12);
+        var features = FeatureCache.KnobFeatures(space);
+        var points = space.Spaces[0].EnumerateValid().Take(12_000).Select(c => new Point(0, c)).ToList();
+        Assert.Equal(12_000, points.Count);
+        var model = new CostModel(CostModelOptions.Parse("lgbm-rank") with { Trees = 10 }, features(points[0]).Length);
+        model.Fit([.. points.Select(p => new CostSample(features(p), Score(p, 12), 0))]);
+        Assert.True(model.IsTrained);
+    }
+
+    [Fact]
     public void DoesNotTrainOnConstantLabels()
     {
         var space = Bowl(2, 4);
