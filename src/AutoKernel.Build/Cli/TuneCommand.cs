@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using AutoKernel.Build.Measure;
 using AutoKernel.Build.Records;
 using AutoKernel.Build.Targets;
@@ -118,16 +119,18 @@ public static class TuneCommand
         var outcomes = new List<(int Number, TaskOutcome Outcome)>();
         var total = System.Diagnostics.Stopwatch.StartNew();
         using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
+        // Ctrl+C (SIGINT) or SIGTERM (a CI job or build being cancelled): the first one lets the
+        // candidate being measured finish and logs the batch so far; a second one terminates.
+        void OnSignal(PosixSignalContext context)
         {
-            // The first Ctrl+C finishes the candidate being measured and logs its batch; a second one kills.
             if (!cancel.IsCancellationRequested)
             {
-                e.Cancel = true;
+                context.Cancel = true;
                 cancel.Cancel();
             }
-        };
-        Console.CancelKeyPress += onCancel;
+        }
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         try
         {
             for (int i = 0; i < tunable.Count; i++)
@@ -148,7 +151,6 @@ public static class TuneCommand
         }
         finally
         {
-            Console.CancelKeyPress -= onCancel;
             foreach (string warning in job.Warnings.Distinct().Take(5))
                 stderr.WriteLine("warning: " + warning);
             if (job.Warnings.Distinct().Count() > 5)

@@ -132,7 +132,15 @@ public sealed class TuningJob
         void Append(TuneProgress progress)
         {
             var now = DateTimeOffset.UtcNow;
-            RecordLog.Append(LogPath, [.. progress.Batch.Select(t => TuningRecord.FromResult(t.Result!, t.Point.Config, Target, now))]);
+            try
+            {
+                RecordLog.Append(LogPath, [.. progress.Batch.Select(t => TuningRecord.FromResult(t.Result!, t.Point.Config, Target, now))]);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A full disk, a read-only folder or a lock held too long: the user's problem to fix, said in one line.
+                throw new ModelException($"{LogPath}: cannot append to the tuning log: {e.Message}", e);
+            }
         }
     }
 
