@@ -112,7 +112,8 @@ public static class TuneCommand
         if (history.Count > 0)
         {
             job.AddHistory(history.Where(r => !tunable.Any(t => t.Task.Key == r.WorkloadKey)));
-            stdout.WriteLine(string.Create(ci, $"history: {job.HistoryCount} records of other workloads on this target warm-start the cost model"));
+            stdout.WriteLine(string.Create(ci,
+                $"history: {job.HistoryCount} of {history.Count} records (other workloads, this target and thread count) warm-start the cost model"));
         }
         stdout.WriteLine(string.Create(ci, $"tuning {tunable.Count} tasks on {target.Description}, {target.Cores} threads: {settings.Tuner}, {settings.Trials} trials per task, log {logPath}"));
 

@@ -14,17 +14,17 @@ public sealed class TuneCommandTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    /// <summary>Conv 8->16, 3x3 on 12x12, with bias and Relu: one conv2d task with direct and Winograd schedules.</summary>
-    private string SmallModel()
+    /// <summary>Conv 8->16, 3x3 on 12x12 (or another size), with bias and Relu: one conv2d task with direct and Winograd schedules.</summary>
+    private string SmallModel(int size = 12)
     {
         var b = new ModelBuilder("small", 17);
-        string x = b.Input("x", DataType.Float, 1, 8, 12, 12);
+        string x = b.Input("x", DataType.Float, 1, 8, size, size);
         var random = new Random(1);
         string w = b.Initializer("w", [.. Enumerable.Range(0, 16 * 8 * 9).Select(_ => (float)random.NextDouble() - 0.5f)], 16, 8, 3, 3);
         string bias = b.Initializer("b", [.. Enumerable.Range(0, 16).Select(_ => (float)random.NextDouble())], 16);
         string conv = b.Node("Conv", [x, w, bias], a => a.Ints("pads", 1, 1, 1, 1), name: "conv");
         b.Output(b.Node("Relu", [conv], name: "relu"));
-        string path = _dir.File("small.onnx");
+        string path = _dir.File($"small{size}.onnx");
         b.Save(path);
         return path;
     }
@@ -63,6 +63,19 @@ public sealed class TuneCommandTests : IDisposable
         Assert.Equal(0, third.ExitCode);
         Assert.Contains("nothing to tune", third.Out);
         Assert.Equal(before, File.ReadAllBytes(log));
+    }
+
+    [Fact]
+    public void HistoryOfAnotherWorkloadWarmStartsTheModelBasedTuner()
+    {
+        string other = _dir.File("other.log"), log = _dir.File("tune.log");
+        Assert.Equal(0, Tune(SmallModel(10), other, 12, "--tuner", "random").ExitCode);
+        var warm = Tune(SmallModel(12), log, 8, "--tuner", "xgb", "--history", other);
+        Assert.True(warm.ExitCode == 0, warm.Error);
+        Assert.Contains("history: 12 of 12 records (other workloads, this target and thread count) warm-start the cost model", warm.Out);
+        Assert.Equal(8, RecordLog.Load(log).Records.Count);
+        // The history log is read, never written.
+        Assert.Equal(12, RecordLog.Load(other).Records.Count);
     }
 
     [Fact]
