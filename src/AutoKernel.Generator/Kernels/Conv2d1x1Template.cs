@@ -30,7 +30,7 @@ public sealed class Conv2d1x1Template : KernelTemplate
 
     public override ConfigSpace CreateSpace(Workload workload, CpuTarget target)
     {
-        var c = Check(workload);
+        var c = Validate<Conv2dWorkload>(workload);
         int vf = target.VectorFloats;
         int plane = c.InHeight * c.InWidth;
         var (tileIc, tileOc) = EmitterShared.ChannelBlockKnobs(c, vf);
@@ -56,9 +56,7 @@ public sealed class Conv2d1x1Template : KernelTemplate
 
     private Conv2d1x1Emitter Emitter(Workload workload, Epilogue epilogue, Config config, CpuTarget target)
     {
-        var c = Check(workload);
-        if (config.Space.Template != Name)
-            throw new ArgumentException($"config belongs to template '{config.Space.Template}'", nameof(config));
+        var c = Validate<Conv2dWorkload>(workload, config);
         int ocBn = config["tile_oc"][1];
         if (ocBn % target.VectorFloats != 0)
             throw new ArgumentException($"oc_bn {ocBn} is not a multiple of {target.VectorFloats}", nameof(config));
@@ -66,9 +64,6 @@ public sealed class Conv2d1x1Template : KernelTemplate
     }
 
     private static int Blocks(int extent, int block) => EmitterShared.Blocks(extent, block);
-
-    private Conv2dWorkload Check(Workload workload) =>
-        Supports(workload) ? (Conv2dWorkload)workload : throw new ArgumentException($"{Name} does not support {workload.Key}", nameof(workload));
 }
 
 /// <summary>Writes the C# class for one conv2d_1x1_nchwc schedule.</summary>

@@ -48,7 +48,7 @@ public sealed class Conv2dNchwcTemplate : KernelTemplate
 
     public override ConfigSpace CreateSpace(Workload workload, CpuTarget target)
     {
-        var c = Check(workload);
+        var c = Validate<Conv2dWorkload>(workload);
         int vf = target.VectorFloats;
 
         // ic_bn: divisors of IC up to 64 plus vector-friendly sizes; oc_bn: one to four vectors.
@@ -80,9 +80,7 @@ public sealed class Conv2dNchwcTemplate : KernelTemplate
 
     private Conv2dNchwcPlan Plan(Workload workload, Config config, CpuTarget target)
     {
-        var c = Check(workload);
-        if (config.Space.Template != Name)
-            throw new ArgumentException($"config belongs to template '{config.Space.Template}'", nameof(config));
+        var c = Validate<Conv2dWorkload>(workload, config);
         var plan = new Conv2dNchwcPlan(
             c,
             icBn: config["tile_ic"][1],
@@ -98,7 +96,4 @@ public sealed class Conv2dNchwcTemplate : KernelTemplate
     }
 
     private static int Blocks(int extent, int block) => EmitterShared.Blocks(extent, block);
-
-    private Conv2dWorkload Check(Workload workload) =>
-        Supports(workload) ? (Conv2dWorkload)workload : throw new ArgumentException($"{Name} does not support {workload.Key}", nameof(workload));
 }

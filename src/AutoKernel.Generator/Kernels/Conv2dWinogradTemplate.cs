@@ -70,11 +70,7 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
 
     private Plan Check(Workload workload, Config config, CpuTarget target)
     {
-        if (workload is not Conv2dWorkload c || !Supports(c))
-            throw new ArgumentException($"{Name} does not support {workload.Key}", nameof(workload));
-        if (config.Space.Template != Name)
-            throw new ArgumentException($"config belongs to template '{config.Space.Template}'", nameof(config));
-        return new Plan(c, config, target);
+        return new Plan(Validate<Conv2dWorkload>(workload, config), config, target);
     }
 
     /// <summary>

@@ -66,10 +66,7 @@ public sealed class DenseTemplate : KernelTemplate
 
     private (int Tn, int Tm, int Tk, int Unroll, int Order, int Parallel) Check(DenseWorkload d, Config config, CpuTarget target)
     {
-        if (config.Space.Template != Name)
-            throw new ArgumentException($"config is for template {config.Space.Template}, not {Name}", nameof(config));
-        if (!config.Space.IsValid(config))
-            throw new ArgumentException($"invalid config for {d.Key}: {config}", nameof(config));
+        Validate<DenseWorkload>(d, config);
         int tn = config.Value("tile_n"), tm = config.Value("tile_m"), tk = config.Value("tile_k");
         if (tn % target.VectorFloats != 0 || tm < 1 || tk < 1 || tm > d.M)
             throw new ArgumentException($"config {config} does not fit {d.Key} on {target.VectorClass}", nameof(config));

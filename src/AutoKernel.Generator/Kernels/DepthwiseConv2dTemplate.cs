@@ -28,7 +28,7 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
 
     public override ConfigSpace CreateSpace(Workload workload, CpuTarget target)
     {
-        var c = Conv(workload);
+        var c = Validate<Conv2dWorkload>(workload);
         int vf = target.VectorFloats;
         int channelVectors = (c.InChannels + vf - 1) / vf;
         int regs = DenseTemplate.Registers(target);
@@ -48,9 +48,6 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
         };
         return new ConfigSpace(Name, knobs, constraints);
     }
-
-    private Conv2dWorkload Conv(Workload workload) =>
-        workload is Conv2dWorkload c && Supports(c) ? c : throw new ArgumentException($"{Name} does not support {workload.Key}", nameof(workload));
 
     /// <summary>Vector registers of the tile: accumulators, weights (all kw taps when unrolled) and one input vector.</summary>
     private static int RegistersNeeded(int tileOw, bool unrollKw, int kernelWidth, int cb, int vf) =>
@@ -87,12 +84,7 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
 
     private Plan Check(Workload workload, Config config, CpuTarget target)
     {
-        var c = Conv(workload);
-        if (config.Space.Template != Name)
-            throw new ArgumentException($"config is for template {config.Space.Template}, not {Name}", nameof(config));
-        if (!config.Space.IsValid(config))
-            throw new ArgumentException($"invalid config for {c.Key}: {config}", nameof(config));
-        return new Plan(c, config, target);
+        return new Plan(Validate<Conv2dWorkload>(workload, config), config, target);
     }
 
     /// <summary>
@@ -131,7 +123,7 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
     /// <remarks><see cref="DescribeLoops"/> mirrors the loops of Run, Row and EmitTile: change them together.</remarks>
     public override string Emit(Workload workload, Epilogue epilogue, Config config, CpuTarget target, string ns, string className)
     {
-        var c = Conv(workload);
+        var c = Validate<Conv2dWorkload>(workload);
         var plan = Check(workload, config, target);
         int vf = plan.Vf;
         int cb = plan.Cb, tow = plan.Tow;

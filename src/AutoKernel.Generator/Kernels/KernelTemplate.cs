@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using AutoKernel.Generator.Schedules;
@@ -47,6 +48,23 @@ public abstract class KernelTemplate
     /// is accelerated and a portable path otherwise.
     /// </summary>
     public abstract string Emit(Workload workload, Epilogue epilogue, Config config, CpuTarget target, string ns, string className);
+
+    /// <summary>
+    /// The workload as <typeparamref name="T"/> when this template supports it, and, when
+    /// <paramref name="config"/> is given, checks that the config is a valid point of this
+    /// template's space; otherwise an <see cref="ArgumentException"/> naming what is wrong.
+    /// </summary>
+    protected T Validate<T>(Workload workload, Config? config = null)
+        where T : Workload
+    {
+        if (workload is not T typed || !Supports(workload))
+            throw new ArgumentException($"{Name} does not support {workload.Key}", nameof(workload));
+        if (config is not null && config.Space.Template != Name)
+            throw new ArgumentException($"config is for template {config.Space.Template}, not {Name}", nameof(config));
+        if (config is not null && !config.Space.IsValid(config))
+            throw new ArgumentException($"invalid config for {workload.Key}: {config}", nameof(config));
+        return typed;
+    }
 
     /// <summary>
     /// The loop nest that Emit produces for this config, outermost first, for cost-model features:
