@@ -26,5 +26,8 @@ public sealed class WorkloadKeysTests
     [InlineData("dense|data=1x512|weight=1000x-512|dtype=float32")]
     [InlineData("dense|weight=1000x512|data=1x512|dtype=float32")]
     [InlineData("conv2d|data=1x64x56x56|weight=64x64x3x3|stride=1x1|pad=1x1x1x1|dilation=1x1|groups=1|layout=NHWC|dtype=float32")]
+    [InlineData("conv2d|data=1x64x56x56|weight=64x64x3x3|stride=0x1|pad=1x1x1x1|dilation=1x1|groups=1|layout=NCHW|dtype=float32")]
+    [InlineData("conv2d|data=1x64x2x2|weight=64x64x7x7|stride=1x1|pad=0x0x0x0|dilation=1x1|groups=1|layout=NCHW|dtype=float32")]
+    [InlineData("conv2d|data=1x0x56x56|weight=64x0x3x3|stride=1x1|pad=1x1x1x1|dilation=1x1|groups=1|layout=NCHW|dtype=float32")]
     public void OtherTextIsNotAKey(string text) => Assert.Null(WorkloadKeys.TryParse(text));
 }

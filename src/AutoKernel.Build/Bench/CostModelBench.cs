@@ -28,6 +28,8 @@ public static class CostModelBench
         var results = new List<RankQuality>();
         foreach (var (key, own) in samples)
         {
+            if (own.Count < 4)
+                continue;
             string name = WorkloadKeys.TryParse(key)!.Shape;
             foreach (string model in models)
             {

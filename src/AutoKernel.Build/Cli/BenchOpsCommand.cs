@@ -122,7 +122,8 @@ public static class BenchOpsCommand
             w.WriteLine(string.Create(ci, $"        per template: {string.Join(", ", perTemplate.Select(p => $"{p.Template} {p.Gflops:F1} ({100 * p.Gflops / peak:F0}%)"))}"));
         }
         w.WriteLine(string.Create(ci, $"tasks at or above ONNX Runtime: {wins} of {counted}"));
-        w.WriteLine(string.Create(ci, $"sum over the model's nodes of these tasks: AutoKernel {oursMs:F3} ms, ONNX Runtime {ortMs:F3} ms (ratio {ortMs / oursMs:F2})"));
+        if (counted > 0)
+            w.WriteLine(string.Create(ci, $"sum over the model's nodes of these {counted} tasks: AutoKernel {oursMs:F3} ms, ONNX Runtime {ortMs:F3} ms (ratio {ortMs / oursMs:F2})"));
         w.WriteLine("GFLOPS count the direct computation's operations; Winograd performs fewer multiplies, so its rate can exceed the FMA peak.");
         w.WriteLine();
     }
@@ -130,10 +131,11 @@ public static class BenchOpsCommand
     /// <summary>The log's best configuration for the task on this target and thread count; none when the log has no valid record.</summary>
     private static List<Candidate> Tuned(RecordLog log, TuningTask task, Epilogue epilogue, CpuTarget target)
     {
-        if (log.BestFor(target.Description, target.Cores, task.Key) is not { } best)
-            return [];
+        // The fastest valid record whose configuration still means the same in this version's spaces.
         var space = new TaskSpace(task.Workload, target);
-        return space.Find(best.Template, best.ConfigIndex) is { } point ? [TuningJob.CandidateFor(space, point, epilogue, "AutoKernel.Bench")] : [];
+        var point = log.For(target.Description, target.Cores, task.Key).Where(r => r.IsValid).OrderBy(r => r.MeanCost)
+            .Select(r => TuningJob.PointOf(space, r, [])).FirstOrDefault(p => p is not null);
+        return point is null ? [] : [TuningJob.CandidateFor(space, point, epilogue, "AutoKernel.Bench")];
     }
 
     /// <summary>Up to N distinct valid configurations per template that supports the workload, emitted as candidates.</summary>

@@ -18,6 +18,9 @@ public static class TuneCommand
     /// <summary>Exit code after Ctrl+C (128 + SIGINT, as shells report it).</summary>
     public const int Interrupted = 130;
 
+    /// <summary>Exit code after SIGTERM (128 + 15).</summary>
+    public const int Terminated = 143;
+
     public static Command Create(TextWriter stdout, TextWriter stderr, bool interactive)
     {
         var model = CommandLine.ModelArgument();
@@ -69,6 +72,11 @@ public static class TuneCommand
             var loaded = ModelPipeline.Load(parse.GetValue(model)!, CommandLine.InputShapes(parse, shapes));
             var tasks = TaskExtractor.Extract(loaded.Optimized);
             var only = parse.GetValue(taskFilter) ?? [];
+            foreach (int n in only)
+            {
+                if (n < 1 || n > tasks.Count)
+                    throw new ModelException($"--task {n}: the model has {tasks.Count} tasks (numbered from 1)");
+            }
             var historyRecords = new List<TuningRecord>();
             foreach (string path in parse.GetValue(history) ?? [])
             {
@@ -106,6 +114,7 @@ public static class TuneCommand
         var logged = tunable.Select(t => job.LoggedTrials(t.Task)).ToList();
         if (tunable.Count > 0 && logged.All(n => n >= settings.Trials))
         {
+            PrintWarnings(job, stderr);
             stdout.WriteLine(string.Create(ci, $"{logPath} already holds {settings.Trials} or more trials for each of the {tunable.Count} tasks on this target ({target.Description}, {target.Cores} threads); nothing to tune."));
             return 0;
         }
@@ -120,13 +129,17 @@ public static class TuneCommand
         var outcomes = new List<(int Number, TaskOutcome Outcome)>();
         var total = System.Diagnostics.Stopwatch.StartNew();
         using var cancel = new CancellationTokenSource();
+        int exitCode = Interrupted;
         // Ctrl+C (SIGINT) or SIGTERM (a CI job or build being cancelled): the first one lets the
         // candidate being measured finish and logs the batch so far; a second one terminates.
+        // The runner child ignores both, so a Ctrl+C sent to the whole process group does not
+        // kill the candidate being measured.
         void OnSignal(PosixSignalContext context)
         {
             if (!cancel.IsCancellationRequested)
             {
                 context.Cancel = true;
+                exitCode = context.Signal == PosixSignal.SIGTERM ? Terminated : Interrupted;
                 cancel.Cancel();
             }
         }
@@ -140,24 +153,30 @@ public static class TuneCommand
                 var node = loaded.Optimized.Nodes.First(n => n.Name == task.Nodes[0]);
                 var printer = new ProgressPrinter(stdout, interactive, number, tasks.Count);
                 var outcome = job.Tune(task, TaskExtractor.EpilogueOf(node), [printer.Report], cancel.Token);
-                printer.Finish(outcome);
+                printer.Finish(outcome, settings.Trials);
                 outcomes.Add((number, outcome));
                 if (outcome.Stop == TuneStop.Cancelled)
                 {
                     stderr.WriteLine(string.Create(ci, $"interrupted: the trials measured so far are in {logPath}; run the same command to resume"));
-                    return Interrupted;
+                    return exitCode;
                 }
             }
             Summarize(outcomes, total.Elapsed, stdout);
         }
         finally
         {
-            foreach (string warning in job.Warnings.Distinct().Take(5))
-                stderr.WriteLine("warning: " + warning);
-            if (job.Warnings.Distinct().Count() > 5)
-                stderr.WriteLine(string.Create(ci, $"warning: ... and {job.Warnings.Distinct().Count() - 5} more records that do not match this version's schedule spaces"));
+            PrintWarnings(job, stderr);
         }
         return 0;
+    }
+
+    private static void PrintWarnings(TuningJob job, TextWriter stderr)
+    {
+        var distinct = job.Warnings.Distinct().ToList();
+        foreach (string warning in distinct.Take(5))
+            stderr.WriteLine("warning: " + warning);
+        if (distinct.Count > 5)
+            stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"warning: ... and {distinct.Count - 5} more records that do not match this version's schedule spaces"));
     }
 
     /// <summary>Per task: best kernel and its share of a model run; then the kernel time of one model run.</summary>
@@ -207,20 +226,22 @@ public static class TuneCommand
             }
         }
 
-        public void Finish(TaskOutcome outcome)
+        public void Finish(TaskOutcome outcome, int budget)
         {
-            if (outcome.Measured == 0)
-            {
-                output.WriteLine(Line(number, count, 0, outcome.Best?.Gflops ?? 0, outcome.Resumed, outcome.Resumed, 0) + " Done (from the log).");
-                return;
-            }
             string done = outcome.Stop switch
             {
                 TuneStop.EarlyStopping => " Done (early stopping).",
                 TuneStop.Exhausted => " Done (space exhausted).",
                 TuneStop.Cancelled => " Interrupted.",
-                _ => " Done.",
+                _ => outcome.Measured == 0 ? " Done (from the log)." : " Done.",
             };
+            if (outcome.Measured == 0)
+            {
+                // Nothing was measured in this run (budget already logged, early stopping on the
+                // logged trials, or a signal before the first batch): no progress line exists yet.
+                output.WriteLine(Line(number, count, 0, outcome.Best?.Gflops ?? 0, outcome.Resumed, budget, 0) + done);
+                return;
+            }
             output.WriteLine(interactive ? done : _last + done);
         }
     }

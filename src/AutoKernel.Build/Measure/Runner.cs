@@ -55,6 +55,9 @@ public sealed class Runner : IDisposable
     /// <summary>Child processes started so far (one, plus one per timeout or crash).</summary>
     public int ChildStarts { get; private set; }
 
+    /// <summary>The running child's process id, or null before the first measurement (for tests).</summary>
+    internal int? ChildProcessId => _child?.Id;
+
     /// <summary>The child's command line, for diagnostics.</summary>
     public string CommandLine => string.Join(" ", [_fileName, .. _arguments]);
 
@@ -303,6 +306,8 @@ public sealed class Runner : IDisposable
         private readonly StringBuilder _stderr = new();
         private readonly int _maxStderr;
         private readonly Task _stderrPump;
+
+        public int Id => _process.Id;
 
         public ChildProcess(Process process, int maxStderr)
         {

@@ -33,6 +33,10 @@ internal static unsafe class RunnerHost
         Console.SetOut(Console.Error);
         Console.SetIn(TextReader.Null);
         WatchParent();
+        // A terminal's Ctrl+C reaches the whole process group: the parent decides when to stop
+        // (after this candidate), so the child ignores the signals it would otherwise die of.
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true);
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => c.Cancel = true);
         using var host = new Host();
         string? line;
         while ((line = input.ReadLine()) is not null)

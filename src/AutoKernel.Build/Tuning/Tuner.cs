@@ -154,11 +154,12 @@ public abstract class Tuner
         for (int attempt = 0; attempt < 64; attempt++)
         {
             if (Space.Sample(Random) is not { } point)
-                return null;
+                break;
             if (Free(point))
                 return point;
         }
-        // Most sampled points were taken: the space is small or nearly exhausted, so scan it.
+        // Sampling found nothing free (a small or nearly exhausted space, or one where rejection
+        // sampling rarely hits a valid point): scan it.
         var remaining = new List<Point>();
         for (int s = 0; s < Space.Spaces.Count; s++)
         {

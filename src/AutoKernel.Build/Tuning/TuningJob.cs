@@ -173,7 +173,7 @@ public sealed class TuningJob
     }
 
     /// <summary>The point a record names, when its template and knob values still match this version's space.</summary>
-    private static Point? PointOf(TaskSpace space, TuningRecord record, List<string> warnings)
+    public static Point? PointOf(TaskSpace space, TuningRecord record, List<string> warnings)
     {
         var point = space.Find(record.Template, record.ConfigIndex);
         if (point is null || !KnobsMatch(point, record))

@@ -23,7 +23,7 @@ public static class WorkloadKeys
                 return null;
             string name = part.Substring(0, eq), value = part.Substring(eq + 1);
             text[name] = value;
-            if (Dims(value) is { } dims)
+            if (Dims(value, allowZero: name == "pad") is { } dims)
                 fields[name] = dims;
         }
         if (!text.TryGetValue("dtype", out string? dtype) || dtype != "float32")
@@ -45,19 +45,23 @@ public static class WorkloadKeys
             || Get(f, "pad", 4) is not { } p || Get(f, "dilation", 2) is not { } dl || Get(f, "groups", 1) is not { } g
             || !text.TryGetValue("layout", out string? layout) || layout != "NCHW" || g[0] <= 0)
             return null;
-        return new Conv2dWorkload(d[0], d[1], d[2], d[3], w[0], w[2], w[3], s[0], s[1], p[0], p[1], p[2], p[3], dl[0], dl[1], g[0]);
+        if (d[1] % g[0] != 0 || w[0] % g[0] != 0)
+            return null;
+        var conv = new Conv2dWorkload(d[0], d[1], d[2], d[3], w[0], w[2], w[3], s[0], s[1], p[0], p[1], p[2], p[3], dl[0], dl[1], g[0]);
+        return conv.OutHeight > 0 && conv.OutWidth > 0 ? conv : null;
     }
 
     private static int[]? Get(Dictionary<string, int[]> fields, string name, int rank) =>
         fields.TryGetValue(name, out int[]? v) && v.Length == rank ? v : null;
 
-    private static int[]? Dims(string value)
+    /// <summary>"1x64x56x56" as numbers; null when an item is not a number, or is 0 where only padding may be.</summary>
+    private static int[]? Dims(string value, bool allowZero)
     {
         string[] items = value.Split('x');
         var dims = new int[items.Length];
         for (int i = 0; i < items.Length; i++)
         {
-            if (!int.TryParse(items[i], NumberStyles.None, CultureInfo.InvariantCulture, out dims[i]))
+            if (!int.TryParse(items[i], NumberStyles.None, CultureInfo.InvariantCulture, out dims[i]) || (dims[i] == 0 && !allowZero))
                 return null;
         }
         return dims;

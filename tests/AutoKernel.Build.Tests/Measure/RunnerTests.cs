@@ -22,6 +22,26 @@ public sealed class RunnerTests
         Assert.True(r.Number >= 1);
     }
 
+    [Theory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public void TheChildIgnoresTheSignalsThatStopATuningRun(string signal)
+    {
+        // A terminal's Ctrl+C reaches the whole process group; the tuner decides when to stop, so
+        // the child measuring a candidate must not die of it.
+        if (!OperatingSystem.IsLinux())
+            Assert.Skip("sends the signal with kill(1)");
+        using var runner = new Runner(Fast);
+        Assert.Equal(MeasureError.None, runner.Measure([Correct("Before")])[0].Error);
+        int pid = runner.ChildProcessId!.Value;
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            kill.WaitForExit();
+        Thread.Sleep(500);
+        Assert.Equal(MeasureError.None, runner.Measure([Correct("After")])[0].Error);
+        Assert.Equal(1, runner.ChildStarts);
+        Assert.Equal(pid, runner.ChildProcessId);
+    }
+
     [Fact]
     public void EveryFailureIsChargedToItsOwnCandidate()
     {

@@ -118,6 +118,10 @@ public sealed class TuneCommandTests : IDisposable
         Assert.Equal(1, zero.ExitCode);
         Assert.Contains("--trials must be at least 1", zero.Error);
 
+        var badTask = Tune(model, log, 4, "--task", "2");
+        Assert.Equal(1, badTask.ExitCode);
+        Assert.Contains("--task 2: the model has 1 tasks (numbered from 1)", badTask.Error);
+
         var missingHistory = Tune(model, log, 4, "--history", _dir.File("nope.log"));
         Assert.Equal(1, missingHistory.ExitCode);
         Assert.Contains("nope.log: history log not found", missingHistory.Error);
@@ -148,10 +152,14 @@ public sealed class TuneCommandTests : IDisposable
         // its children: the tuner cannot see Ctrl+C there, as a shell's background job would not.
         if (signal == "INT" && IgnoresSigint())
             Assert.Skip("this test process inherited an ignored SIGINT (a background job), so the child cannot receive it");
+        if (!File.Exists("/usr/bin/setsid") && !File.Exists("/bin/setsid"))
+            Assert.Skip("needs setsid(1) to give the tuner its own process group");
         string model = SmallModel(), log = _dir.File("tune.log");
         string tool = Path.Combine(AppContext.BaseDirectory, "autokernel.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in (string[])["exec", tool, "tune", model, "--log", log, "--trials", "2000", "--tuner", "random", .. Fast])
+        // setsid makes the tuner lead its own process group, so the signal can go to the whole
+        // group as a terminal's Ctrl+C does: the runner child must survive it.
+        var start = new ProcessStartInfo("setsid") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in (string[])["dotnet", "exec", tool, "tune", model, "--log", log, "--trials", "2000", "--tuner", "random", .. Fast])
             start.ArgumentList.Add(arg);
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
@@ -161,16 +169,18 @@ public sealed class TuneCommandTests : IDisposable
         {
         }
         Assert.NotNull(line);
-        using (var kill = Process.Start("kill", ["-" + signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        using (var kill = Process.Start("kill", ["-" + signal, "--", "-" + process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
             kill.WaitForExit();
         string rest = process.StandardOutput.ReadToEnd();
         Assert.True(process.WaitForExit(60_000), $"the tuner did not stop within a minute of SIG{signal}");
-        Assert.Equal(130, process.ExitCode);
+        Assert.Equal(signal == "INT" ? 130 : 143, process.ExitCode);
         Assert.Contains("interrupted", await stderr);
         var records = RecordLog.Load(log);
         Assert.Empty(records.Warnings);
         Assert.InRange(records.Records.Count, 4, 2000);
         Assert.Equal(records.Records.Count, records.Records.Select(r => (r.Template, r.ConfigIndex)).Distinct().Count());
+        // The candidate being measured when the signal came finished normally: no crash is logged.
+        Assert.DoesNotContain(records.Records, r => r.Message?.Contains("crashed", StringComparison.Ordinal) == true);
         Assert.Contains("Interrupted.", rest);
     }
 
