@@ -33,6 +33,7 @@ public static class BenchTunersCommand
         var repeat = new Option<int>("--repeat") { Description = "Timed repeats per trial.", DefaultValueFactory = _ => TuneCommand.DefaultMeasure.Repeat };
         var minRepeatMs = new Option<int>("--min-repeat-ms") { Description = "Shortest duration of one timed repeat.", DefaultValueFactory = _ => TuneCommand.DefaultMeasure.MinRepeatMs };
         var reference = new Option<string>("--reference") { Description = "The tuner whose final best the others are measured against.", DefaultValueFactory = _ => "random" };
+        reference.AcceptOnlyFromAmong("xgb", "xgb-transfer", "ga", "random", "grid");
         var summarize = new Option<string[]>("--summarize") { Description = "Print the summary of earlier --csv files (one budget) instead of measuring; the model is not read.", AllowMultipleArgumentsPerToken = true };
         var command = new Command("bench-tuners", "Benchmark tuners: best GFLOPS against trials for each tuner and seed on the same tasks.")
         {
@@ -43,6 +44,8 @@ public static class BenchTunersCommand
             if (parse.GetValue(summarize) is { Length: > 0 } files)
             {
                 var read = files.SelectMany(ReadCsv).ToList();
+                if (read.Count == 0)
+                    throw new ModelException($"{string.Join(", ", files)}: no curves in the CSV");
                 Summarize(read, read.Max(c => c.Best.Length), stdout, parse.GetValue(reference)!);
                 return 0;
             }
