@@ -7,6 +7,7 @@ using AutoKernel.Build.Records;
 using AutoKernel.Build.Targets;
 using AutoKernel.Build.Tasks;
 using AutoKernel.Build.Tuning;
+using AutoKernel.Generator.Workloads;
 
 namespace AutoKernel.Build.Cli;
 
@@ -66,7 +67,9 @@ public static class BenchTunersCommand
             var curves = new List<Curve>();
             for (int i = 0; i < tasks.Count; i++)
             {
-                if ((only.Length > 0 && !only.Contains(i + 1)) || !tasks[i].Workload.Kind.Contains("conv", StringComparison.Ordinal) && only.Length == 0)
+                // Default: the convolution tasks (the curves in docs/benchmarks.md).
+                bool wanted = only.Length > 0 ? only.Contains(i + 1) : tasks[i].Workload is Conv2dWorkload;
+                if (!wanted)
                     continue;
                 var node = loaded.Optimized.Nodes.First(n => n.Name == tasks[i].Nodes[0]);
                 foreach (string tuner in names)

@@ -6,6 +6,7 @@ using AutoKernel.Build.Records;
 using AutoKernel.Build.Targets;
 using AutoKernel.Build.Tasks;
 using AutoKernel.Build.Tuning;
+using AutoKernel.Generator.Kernels;
 
 namespace AutoKernel.Build.Cli;
 
@@ -108,7 +109,7 @@ public static class TuneCommand
             stderr.WriteLine("warning: " + warning);
 
         var selected = tasks.Select((t, i) => (Task: t, Number: i + 1)).Where(t => only.Length == 0 || only.Contains(t.Number)).ToList();
-        var tunable = selected.Where(t => new TaskSpace(t.Task.Workload, target).Spaces.Count > 0).ToList();
+        var tunable = selected.Where(t => KernelTemplates.All.Any(k => k.Supports(t.Task.Workload))).ToList();
         foreach (var (task, number) in selected.Except(tunable))
             stderr.WriteLine(string.Create(ci, $"warning: task {number} ({task.Workload.Kind} {task.Workload.Shape}): no template supports this workload yet; skipped"));
         var logged = tunable.Select(t => job.LoggedTrials(t.Task)).ToList();

@@ -212,14 +212,4 @@ public sealed class RecordLog
         Records.Where(r => r.Threads == threads
             && string.Equals(r.WorkloadKey, workloadKey, StringComparison.Ordinal)
             && string.Equals(r.Target, target, StringComparison.Ordinal));
-
-    /// <summary>
-    /// Configuration indices of <paramref name="template"/> already measured for the task, failed
-    /// ones included (a resumed search should not try them again).
-    /// </summary>
-    public IReadOnlySet<long> MeasuredIndices(string target, int threads, string workloadKey, string template) =>
-        For(target, threads, workloadKey)
-            .Where(r => string.Equals(r.Template, template, StringComparison.Ordinal))
-            .Select(r => r.ConfigIndex)
-            .ToHashSet();
 }

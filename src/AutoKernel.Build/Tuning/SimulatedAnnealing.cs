@@ -18,13 +18,9 @@ public sealed class SimulatedAnnealing(TaskSpace space, int seed)
     /// <summary>Stop when the kept set has not changed for this many iterations.</summary>
     public int EarlyStop { get; init; } = 50;
 
-    /// <summary>Score evaluations in the last call (for cost accounting in tests and benchmarks).</summary>
-    public int Evaluations { get; private set; }
-
     /// <summary>The <paramref name="count"/> best-scored points not <paramref name="visited"/>, best first.</summary>
     public IReadOnlyList<(Point Point, double Score)> FindMaximums(Func<Point, double> score, int count, Func<Point, bool> visited)
     {
-        Evaluations = 0;
         var points = new List<Point>(Chains);
         // Keep half of the previous chains, restart the rest at random points.
         foreach (var p in _chains.Take(Chains / 2))
@@ -33,7 +29,7 @@ public sealed class SimulatedAnnealing(TaskSpace space, int seed)
             points.Add(p);
         if (points.Count == 0)
             return [];
-        var scores = points.Select(Score).ToArray();
+        var scores = points.Select(score).ToArray();
         var top = new Dictionary<(int, long), (Point Point, double Score)>();
         double floor = double.NegativeInfinity;
         for (int i = 0; i < points.Count; i++)
@@ -49,7 +45,7 @@ public sealed class SimulatedAnnealing(TaskSpace space, int seed)
             {
                 if (space.Neighbour(points[i], _random) is not { } next)
                     continue;
-                double s = Score(next);
+                double s = score(next);
                 if (Offer(next, s))
                     lastChange = iteration;
                 double delta = (s - scores[i]) / span;
@@ -62,12 +58,6 @@ public sealed class SimulatedAnnealing(TaskSpace space, int seed)
         }
         _chains = points;
         return [.. top.Values.OrderByDescending(t => t.Score).ThenBy(t => t.Point.Space).ThenBy(t => t.Point.Index)];
-
-        double Score(Point p)
-        {
-            Evaluations++;
-            return score(p);
-        }
 
         // Keeps the point if it is among the best `count` unvisited ones; true when the set changed.
         bool Offer(Point p, double s)

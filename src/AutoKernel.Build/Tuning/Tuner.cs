@@ -81,9 +81,6 @@ public abstract class Tuner
     /// <summary>Marks a point as proposed; false when it already was.</summary>
     protected bool MarkVisited(Point point) => _visited.Add(TaskSpace.KeyOf(point));
 
-    /// <summary>Points visited so far.</summary>
-    protected int VisitedCount => _visited.Count;
-
     /// <summary>Up to <paramref name="size"/> distinct points never proposed before; empty when the space is exhausted.</summary>
     public abstract IReadOnlyList<Point> NextBatch(int size);
 
