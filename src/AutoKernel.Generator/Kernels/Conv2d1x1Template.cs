@@ -118,8 +118,8 @@ internal sealed class Conv2d1x1Emitter
             _w.Block("public sealed unsafe class " + className + " : ITunedKernel", () =>
             {
                 L($"public const int IcBn = {_icBn}, OcBn = {_ocBn};");
-                L($"private readonly float[] _w = new float[{wLen}];");
-                L($"private readonly float[] _b = new float[{(NeedsMask ? 2 : 1) * _ocb * _ocBn}];");
+                EmitterShared.PackedStorage(_w, className, wLen, (NeedsMask ? 2 : 1) * _ocb * _ocBn);
+                _w.Line();
                 _w.Line("/// <summary>Runs the portable (Vector128, one pixel at a time) path even where " + vc + " is accelerated.</summary>");
                 _w.Line("public bool ForcePortable { get; set; }");
                 L($"public int InputLength => {inLen};");
@@ -128,11 +128,10 @@ internal sealed class Conv2d1x1Emitter
                 _w.Block("public void Prepare(float[] weights, float[]? bias)", () =>
                 {
                     L($"if (weights is null || weights.Length < {_oc * _ic}) throw new ArgumentException(\"expected {_oc}x{_ic}x1x1 OIHW weights\", nameof(weights));");
-                    _w.Line("Array.Clear(_w, 0, _w.Length);");
+                    _w.Line("AllocatePacked();");
                     L($"for (int o = 0; o < {_oc}; o++)");
                     L($"for (int c = 0; c < {_ic}; c++)");
                     L($"    _w[(o / {_ocBn}) * {_icb * _icBn * _ocBn} + (c / {_icBn}) * {_icBn * _ocBn} + (c % {_icBn}) * {_ocBn} + o % {_ocBn}] = weights[o * {_ic} + c];");
-                    _w.Line("Array.Clear(_b, 0, _b.Length);");
                     if (_e.Bias)
                     {
                         L($"if (bias is null || bias.Length < {_oc}) throw new ArgumentException(\"expected {_oc} bias values\", nameof(bias));");

@@ -175,7 +175,7 @@ internal sealed class Conv2dNchwcEmitter
             _w.Line();
             _w.Block("public sealed unsafe class " + className + " : ITunedKernel", () =>
             {
-                EmitMembers(vc);
+                EmitMembers(vc, className);
                 _w.Line();
                 EmitWork(vc);
                 // Main path: register-blocked tiles in the target's vector width.
@@ -195,13 +195,12 @@ internal sealed class Conv2dNchwcEmitter
         return _w.ToString();
     }
 
-    private void EmitMembers(string vc)
+    private void EmitMembers(string vc, string className)
     {
         var p = _p;
         L($"public const int IcBn = {p.IcBn}, OcBn = {p.OcBn};");
-        L($"private readonly float[] _w = new float[{p.WeightLength}];");
         // Bias (padded to whole oc blocks), then, when needed, an all-ones/zero bit mask that keeps padded channels at 0.
-        L($"private readonly float[] _b = new float[{(NeedsMask ? 2 : 1) * p.OCB * p.OcBn}];");
+        EmitterShared.PackedStorage(_w, className, p.WeightLength, (NeedsMask ? 2 : 1) * p.OCB * p.OcBn);
         _w.Line();
         _w.Line("/// <summary>Runs the portable path even where " + vc + " is accelerated (tests, and machines where it is slow).</summary>");
         _w.Line("public bool ForcePortable { get; set; }");
@@ -212,14 +211,13 @@ internal sealed class Conv2dNchwcEmitter
         _w.Block("public void Prepare(float[] weights, float[]? bias)", () =>
         {
             L($"if (weights is null || weights.Length < {p.OC * p.IC * p.KH * p.KW}) throw new ArgumentException(\"expected {p.OC}x{p.IC}x{p.KH}x{p.KW} OIHW weights\", nameof(weights));");
+            _w.Line("AllocatePacked();");
             _w.Line("var w = _w;");
-            _w.Line("Array.Clear(w, 0, w.Length);");
             L($"for (int o = 0; o < {p.OC}; o++)");
             L($"for (int c = 0; c < {p.IC}; c++)");
             L($"for (int kh = 0; kh < {p.KH}; kh++)");
             L($"for (int kw = 0; kw < {p.KW}; kw++)");
             L($"    w[(o / {p.OcBn}) * {p.WOcb} + (c / {p.IcBn}) * {p.WCb} + kh * {p.WKh} + kw * {p.WKw} + (c % {p.IcBn}) * {p.OcBn} + o % {p.OcBn}] = weights[((o * {p.IC} + c) * {p.KH} + kh) * {p.KW} + kw];");
-            _w.Line("Array.Clear(_b, 0, _b.Length);");
             if (_e.Bias)
             {
                 L($"if (bias is null || bias.Length < {p.OC}) throw new ArgumentException(\"expected {p.OC} bias values\", nameof(bias));");

@@ -132,7 +132,23 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
             w.Line($"private const int H = {I(c.InHeight)}, W = {I(c.InWidth)}, OH = {I(c.OutHeight)}, OW = {I(c.OutWidth)}, PT = {I(c.PadTop)}, PL = {I(c.PadLeft)};");
             w.Line($"private const int TH = {I(th)}, TW = {I(tw)}, T = {I(tiles)}, VF = {I(vf)}, TT = {I(tt)}, TK = {I(tk)};");
             w.Line("private const int TBLOCKS = (T + TT - 1) / TT, KBLOCKS = KPT / TK;");
-            w.Line("private float[] _u = Array.Empty<float>(), _bias = Array.Empty<float>(), _v = Array.Empty<float>(), _m = Array.Empty<float>();");
+            EmitterShared.PackedStorage(w, className, checked(16L * kpt * cp), kpv, "AllocateWorkspace();");
+            w.Line();
+            w.Line("// Per-instance scratch of the transformed inputs (V) and GEMM results (M), allocated once with the packed storage.");
+            w.Line("private float[] _v = Array.Empty<float>(), _m = Array.Empty<float>();");
+            w.Line("private float* _pv, _pm;");
+            w.Line();
+            w.Line("/// <summary>Floats of per-instance scratch (allocated by Prepare or Bind, once).</summary>");
+            w.Line("public const int WorkspaceLength = 16 * T * CP + 16 * T * KPT;");
+            w.Line();
+            w.Block("private void AllocateWorkspace()", () =>
+            {
+                w.Line("if (_v.Length != 0) return;");
+                w.Line("_v = GC.AllocateArray<float>(16 * T * CP, pinned: true);");
+                w.Line("_m = GC.AllocateArray<float>(16 * T * KPT, pinned: true);");
+                w.Line("_pv = (float*)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_v));");
+                w.Line("_pm = (float*)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_m));");
+            });
             w.Line();
             w.Line("/// <summary>Forces the portable path even where the tuned vector width is accelerated (tests compare both paths).</summary>");
             w.Line("public static bool ForcePortable { get; set; }");
@@ -162,11 +178,8 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
         w.Block("public void Prepare(float[] weights, float[]? bias)", () =>
         {
             w.Line("if (weights.Length != K * C * 9) throw new ArgumentException(\"expected OIHW weights of \" + (K * C * 9) + \" floats\");");
-            w.Line("_u = GC.AllocateArray<float>(16 * KPT * CP, pinned: true);");
-            w.Line("_bias = GC.AllocateArray<float>(KPV, pinned: true);");
-            w.Line("_v = GC.AllocateArray<float>(16 * T * CP, pinned: true);");
-            w.Line("_m = GC.AllocateArray<float>(16 * T * KPT, pinned: true);");
-            w.Line("if (bias is not null) Array.Copy(bias, _bias, K);");
+            w.Line("AllocatePacked();");
+            w.Line("if (bias is not null) Array.Copy(bias, _b, K);");
             w.Line("// U = G g G^T with G = [[1,0,0],[1/2,1/2,1/2],[1/2,-1/2,1/2],[0,0,1]], packed [16][K/TK][CP][TK].");
             w.Line("Span<float> gg = stackalloc float[12];");
             w.Block("for (int k = 0; k < K; k++)", () =>
@@ -185,10 +198,10 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
                     {
                         w.Line("float a = gg[i * 3], b = gg[i * 3 + 1], d = gg[i * 3 + 2];");
                         w.Line("int baseIndex = ((k / TK) * CP + c) * TK + k % TK;");
-                        w.Line("_u[((i * 4 + 0) * KBLOCKS) * CP * TK + baseIndex] = a;");
-                        w.Line("_u[((i * 4 + 1) * KBLOCKS) * CP * TK + baseIndex] = 0.5f * (a + b + d);");
-                        w.Line("_u[((i * 4 + 2) * KBLOCKS) * CP * TK + baseIndex] = 0.5f * (a - b + d);");
-                        w.Line("_u[((i * 4 + 3) * KBLOCKS) * CP * TK + baseIndex] = d;");
+                        w.Line("_w[((i * 4 + 0) * KBLOCKS) * CP * TK + baseIndex] = a;");
+                        w.Line("_w[((i * 4 + 1) * KBLOCKS) * CP * TK + baseIndex] = 0.5f * (a + b + d);");
+                        w.Line("_w[((i * 4 + 2) * KBLOCKS) * CP * TK + baseIndex] = 0.5f * (a - b + d);");
+                        w.Line("_w[((i * 4 + 3) * KBLOCKS) * CP * TK + baseIndex] = d;");
                     });
                 });
             });
@@ -204,8 +217,9 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
         w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
         w.Block("public void Run(float* input, float* output, float* residual, WorkerPool pool)", () =>
         {
-            w.Block("fixed (float* u = _u, b = _bias, v = _v, m = _m)", () =>
+            EmitterShared.UsePacked(w, "u", "b", () =>
             {
+                w.Line("float* v = _pv, m = _pm;");
                 w.Line("var a = new Args { In = input, Out = output, Res = residual, U = u, Bias = b, V = v, M = m };");
                 // parallel 0: the GEMM stage splits over (ξ, tile blocks); 1: over (ξ, output-channel blocks).
                 string gemmCount = parallel == 0 ? "16 * TBLOCKS" : "16 * KBLOCKS";
@@ -223,7 +237,6 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
                     w.Line("pool.For(N * TH, a, static (s, i) => OutputTransformScalar(s, i));");
                 });
             });
-            w.Line("GC.KeepAlive(this);");
         });
         w.Line($"private const int GemmSplit = {(parallel == 0 ? "0" : "1")};");
         w.Line();

@@ -152,8 +152,7 @@ public sealed class DenseTemplate : KernelTemplate
                 w.Line(Invariant($"private const int M = {M}, N = {N}, K = {K};"));
                 w.Line(Invariant($"private const int TN = {tn}, TM = {tm}, TK = {tk}, VF = {vf};"));
                 w.Line(Invariant($"private const int NPanels = {nPanels}, MBlocks = {mBlocks}, KBlocks = {kBlocks};"));
-                w.Line("private readonly float[] _w = new float[NPanels * K * TN];");
-                w.Line("private readonly float[] _b = new float[NPanels * TN];");
+                EmitterShared.PackedStorage(w, className, checked((long)nPanels * K * tn), checked((long)nPanels * tn));
                 w.Line();
                 w.Line("/// <summary>Forces the portable scalar path (for tests on accelerated machines).</summary>");
                 w.Line("public static bool ForcePortable { get; set; }");
@@ -164,8 +163,7 @@ public sealed class DenseTemplate : KernelTemplate
                 w.Block("public void Prepare(float[] weights, float[]? bias)", () =>
                 {
                     w.Line("if (weights.Length < N * K) throw new ArgumentException(\"weights too short\", nameof(weights));");
-                    w.Line("Array.Clear(_w, 0, _w.Length);");
-                    w.Line("Array.Clear(_b, 0, _b.Length);");
+                    w.Line("AllocatePacked();");
                     w.Block("for (int n = 0; n < N; n++)", () =>
                     {
                         w.Line("int panel = n / TN, lane = n % TN;");
@@ -181,7 +179,7 @@ public sealed class DenseTemplate : KernelTemplate
                 w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                 w.Block("public void Run(float* input, float* output, float* residual, WorkerPool pool)", () =>
                 {
-                    w.Block("fixed (float* wp = _w, bp = _b)", () =>
+                    EmitterShared.UsePacked(w, "wp", "bp", () =>
                     {
                         w.Block($"if (!{EmitterShared.Accelerated(V)} || ForcePortable)", () =>
                         {

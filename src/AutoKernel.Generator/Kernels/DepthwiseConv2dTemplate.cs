@@ -149,8 +149,7 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
                 w.Line(Invariant($"private const int KH = {KH}, KW = {KW}, SH = {SH}, SW = {SW}, DH = {DH}, DW = {DW}, PT = {PT}, PL = {PL};"));
                 w.Line(Invariant($"private const int CB = {cb}, CBlocks = {cBlocks}, VF = {vf}, TOW = {tow};"));
                 w.Line(Invariant($"private const int OwLo = {owLo}, OwHi = {owHi}, TileEnd = {tileEnd};"));
-                w.Line("private readonly float[] _w = new float[CBlocks * KH * KW * CB];");
-                w.Line("private readonly float[] _b = new float[CBlocks * CB];");
+                EmitterShared.PackedStorage(w, className, checked((long)cBlocks * KH * KW * cb), checked((long)cBlocks * cb));
                 w.Line();
                 w.Line("/// <summary>Forces the portable scalar path (for tests on accelerated machines).</summary>");
                 w.Line("public static bool ForcePortable { get; set; }");
@@ -161,8 +160,7 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
                 w.Block("public void Prepare(float[] weights, float[]? bias)", () =>
                 {
                     w.Line("if (weights.Length < C * KH * KW) throw new ArgumentException(\"weights too short\", nameof(weights));");
-                    w.Line("Array.Clear(_w, 0, _w.Length);");
-                    w.Line("Array.Clear(_b, 0, _b.Length);");
+                    w.Line("AllocatePacked();");
                     w.Line("for (int ch = 0; ch < C; ch++)");
                     w.Line("    for (int t = 0; t < KH * KW; t++)");
                     w.Line("        _w[((ch / CB) * KH * KW + t) * CB + ch % CB] = weights[ch * KH * KW + t];");
@@ -176,7 +174,7 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
                 w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                 w.Block("public void Run(float* input, float* output, float* residual, WorkerPool pool)", () =>
                 {
-                    w.Block("fixed (float* wp = _w, bp = _b)", () =>
+                    EmitterShared.UsePacked(w, "wp", "bp", () =>
                     {
                         w.Block($"if (!{EmitterShared.Accelerated(V)} || ForcePortable)", () =>
                         {

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using AutoKernel.Generator.Schedules;
@@ -98,7 +99,7 @@ internal static class EmitterShared
         {
             if (residual)
                 w.Line("if (residual == null) throw new ArgumentNullException(nameof(residual));");
-            w.Block("fixed (float* w = _w, b = _b)", () =>
+            UsePacked(w, "w", "b", () =>
             {
                 w.Line("State s;");
                 w.Line("s.In = input; s.Out = output; s.Res = residual; s.W = w; s.B = b;");
@@ -106,5 +107,81 @@ internal static class EmitterShared
                 w.Line(Invariant($"pool.For({tasks}, s, static (st, i) => Work(st, i));"));
             });
         });
+    }
+
+    /// <summary>
+    /// The packed-constant plumbing of every tuned kernel: the owned arrays <c>_w</c> and
+    /// <c>_b</c> (allocated pinned by <c>AllocatePacked()</c>, which the emitted Prepare calls
+    /// first and then fills), the pointers <c>_packedW</c>/<c>_packedB</c> that Run reads (to the
+    /// owned arrays, or to external storage after Bind), PackedWeightsLength, PackedBiasLength,
+    /// CopyPacked, Bind and the throw helper behind <see cref="UsePacked"/>.
+    /// <paramref name="onReady"/>, when given, is a statement run once storage is in place
+    /// (after AllocatePacked and in Bind), e.g. to set up per-instance scratch.
+    /// </summary>
+    public static void PackedStorage(CodeWriter w, string kernelName, long weightsLength, long biasLength, string? onReady = null)
+    {
+        string wl = weightsLength.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string bl = biasLength.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        w.Line("// Packed weights and bias: owned (pinned arrays filled by Prepare) or external (Bind); Run reads the pointers.");
+        w.Line("private float[] _w = Array.Empty<float>(), _b = Array.Empty<float>();");
+        w.Line("private float* _packedW, _packedB;");
+        w.Line();
+        w.Line("/// <summary>Floats of packed weights the kernel reads.</summary>");
+        w.Line("public int PackedWeightsLength => " + wl + ";");
+        w.Line("/// <summary>Floats of the packed bias block (bias, plus any channel mask).</summary>");
+        w.Line("public int PackedBiasLength => " + bl + ";");
+        w.Line();
+        w.Block("private void AllocatePacked()", () =>
+        {
+            w.Line("if (_w.Length != " + wl + ") _w = GC.AllocateArray<float>(" + wl + ", pinned: true);");
+            w.Line("else Array.Clear(_w, 0, _w.Length);");
+            w.Line("if (_b.Length != " + bl + ") _b = GC.AllocateArray<float>(" + bl + ", pinned: true);");
+            w.Line("else Array.Clear(_b, 0, _b.Length);");
+            w.Line("_packedW = (float*)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_w));");
+            w.Line("_packedB = (float*)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_b));");
+            if (onReady is not null)
+                w.Line(onReady);
+        });
+        w.Line();
+        w.Line("/// <summary>Copies the packed weights and bias block out (after Prepare or Bind); the spans must have exactly the packed lengths.</summary>");
+        w.Block("public void CopyPacked(Span<float> weights, Span<float> bias)", () =>
+        {
+            w.Line("if (_packedW == null) throw new InvalidOperationException(\"" + kernelName + ": CopyPacked needs Prepare (or Bind) first\");");
+            w.Line("if (weights.Length != " + wl + ") throw new ArgumentException(\"expected " + wl + " floats of packed weights, got \" + weights.Length, nameof(weights));");
+            w.Line("if (bias.Length != " + bl + ") throw new ArgumentException(\"expected " + bl + " floats of packed bias, got \" + bias.Length, nameof(bias));");
+            w.Line("new ReadOnlySpan<float>(_packedW, " + wl + ").CopyTo(weights);");
+            w.Line("new ReadOnlySpan<float>(_packedB, " + bl + ").CopyTo(bias);");
+        });
+        w.Line();
+        w.Line("/// <summary>Runs on external packed storage (as CopyPacked wrote it; 64-byte aligned, read-only, outliving every Run) instead of Prepare's.</summary>");
+        w.Block("public void Bind(float* weights, float* bias)", () =>
+        {
+            w.Line("if (weights == null) throw new ArgumentNullException(nameof(weights));");
+            if (biasLength > 0)
+                w.Line("if (bias == null) throw new ArgumentNullException(nameof(bias));");
+            w.Line("if (((nint)weights & 63) != 0 || ((nint)bias & 63) != 0) throw new ArgumentException(\"" + kernelName + ": packed weights and bias must be 64-byte aligned\");");
+            w.Line("_w = Array.Empty<float>();");
+            w.Line("_b = Array.Empty<float>();");
+            w.Line("_packedW = weights;");
+            w.Line("_packedB = bias;");
+            if (onReady is not null)
+                w.Line(onReady);
+        });
+        w.Line();
+        w.Line("[MethodImpl(MethodImplOptions.NoInlining)]");
+        w.Line("private static void ThrowNotReady() => throw new InvalidOperationException(\"" + kernelName + ": Run before Prepare or Bind\");");
+    }
+
+    /// <summary>
+    /// Writes, inside Run, locals <paramref name="weights"/> and <paramref name="bias"/> holding the
+    /// packed pointers (throwing if the kernel was neither prepared nor bound), then
+    /// <paramref name="body"/> (which may return), keeping the kernel and its owned arrays alive to the end.
+    /// </summary>
+    public static void UsePacked(CodeWriter w, string weights, string bias, Action body)
+    {
+        w.Line("float* " + weights + " = _packedW, " + bias + " = _packedB;");
+        w.Line("if (" + weights + " == null) ThrowNotReady();");
+        w.Block("try", body);
+        w.Block("finally", () => w.Line("GC.KeepAlive(this);"));
     }
 }

@@ -146,8 +146,7 @@ public sealed class GroupConv2dTemplate : KernelTemplate
                 w.Line(Invariant($"private const int H = {c.InHeight}, W = {c.InWidth}, OH = {c.OutHeight}, OW = {c.OutWidth}, KH = {c.KernelHeight}, KW = {c.KernelWidth};"));
                 w.Line(Invariant($"private const int SH = {c.StrideHeight}, SW = {c.StrideWidth}, DH = {c.DilationHeight}, DW = {c.DilationWidth}, PT = {c.PadTop}, PL = {c.PadLeft};"));
                 w.Line(Invariant($"private const int TK = {tk}, TOW = {tow}, VF = {vf}, KBlocks = {kBlocks}, OwLo = {owLo}, OwHi = {owHi};"));
-                w.Line("private readonly float[] _w = new float[K * CG * KH * KW];");
-                w.Line("private readonly float[] _b = new float[K];");
+                EmitterShared.PackedStorage(w, className, checked((long)c.OutChannels * cg * c.KernelHeight * c.KernelWidth), c.OutChannels);
                 w.Line();
                 w.Line("/// <summary>Forces the portable scalar path (tests compare both paths).</summary>");
                 w.Line("public static bool ForcePortable { get; set; }");
@@ -157,7 +156,8 @@ public sealed class GroupConv2dTemplate : KernelTemplate
                 w.Line();
                 w.Block("public void Prepare(float[] weights, float[]? bias)", () =>
                 {
-                    w.Line("if (weights.Length != _w.Length) throw new ArgumentException(\"expected \" + _w.Length + \" OIHW weights\", nameof(weights));");
+                    w.Line("if (weights.Length != K * CG * KH * KW) throw new ArgumentException(\"expected \" + (K * CG * KH * KW) + \" OIHW weights\", nameof(weights));");
+                    w.Line("AllocatePacked();");
                     w.Line("Array.Copy(weights, _w, _w.Length);");
                     if (epilogue.Bias)
                     {
@@ -176,7 +176,7 @@ public sealed class GroupConv2dTemplate : KernelTemplate
                 {
                     if (epilogue.Residual)
                         w.Line("if (residual == null) throw new ArgumentNullException(nameof(residual));");
-                    w.Block("fixed (float* wp = _w, bp = _b)", () =>
+                    EmitterShared.UsePacked(w, "wp", "bp", () =>
                     {
                         w.Line("var s = new State { In = input, Out = output, Res = residual, W = wp, B = bp };");
                         w.Line($"s.Fast = {EmitterShared.Accelerated(V)} && !ForcePortable;");

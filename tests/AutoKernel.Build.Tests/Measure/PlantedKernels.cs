@@ -56,6 +56,12 @@ internal static class PlantedKernels
             {{runBody}}
                 }
 
+                // The runner measures through Prepare only; binding external packed storage is not exercised here.
+                public int PackedWeightsLength => _w.Length;
+                public int PackedBiasLength => _b?.Length ?? 0;
+                public void CopyPacked(Span<float> weights, Span<float> bias) { _w.CopyTo(weights); _b?.CopyTo(bias); }
+                public void Bind(float* weights, float* bias) => throw new NotSupportedException("planted kernels run on Prepare's arrays");
+
                 public void InputToNative(ReadOnlySpan<float> standard, Span<float> native) => standard.CopyTo(native);
                 public void OutputToNative(ReadOnlySpan<float> standard, Span<float> native) => standard.CopyTo(native);
                 public void OutputFromNative(ReadOnlySpan<float> native, Span<float> standard) => native.CopyTo(standard);
@@ -148,6 +154,12 @@ internal static class PlantedKernels
                         }
                     });
                 }
+
+                // The runner measures through Prepare only; binding external packed storage is not exercised here.
+                public int PackedWeightsLength => _w.Length;
+                public int PackedBiasLength => _b?.Length ?? 0;
+                public void CopyPacked(Span<float> weights, Span<float> bias) { _w.CopyTo(weights); _b?.CopyTo(bias); }
+                public void Bind(float* weights, float* bias) => throw new NotSupportedException("planted kernels run on Prepare's arrays");
 
                 public void InputToNative(ReadOnlySpan<float> standard, Span<float> native) => standard.CopyTo(native);
                 public void OutputToNative(ReadOnlySpan<float> standard, Span<float> native) => standard.CopyTo(native);

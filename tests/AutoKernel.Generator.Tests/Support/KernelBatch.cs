@@ -32,6 +32,13 @@ public static class KernelBatch
             c.Type = assembly.GetType(Namespace + "." + c.ClassName, throwOnError: true);
     }
 
+    /// <summary>Sets a kernel's ForcePortable switch, whether the emitted class has it per instance or static.</summary>
+    public static void SetPortable(ITunedKernel kernel, bool value)
+    {
+        var property = kernel.GetType().GetProperty("ForcePortable", BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static)!;
+        property.SetValue(property.GetMethod!.IsStatic ? null : kernel, value);
+    }
+
     public static readonly Epilogue[] Epilogues =
     [
         Epilogue.None,

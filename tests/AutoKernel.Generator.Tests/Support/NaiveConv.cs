@@ -36,15 +36,56 @@ public static class NaiveConv
         return y;
     }
 
-    public static float Activate(Epilogue e, float x) => e.Activation switch
+    /// <summary>The epilogue activation, written exactly as AutoKernel.Build.Graph.Activations.Apply (the reference semantics).</summary>
+    public static float Activate(Epilogue e, float x)
     {
-        "" => x,
-        "Relu" => Math.Max(x, 0),
-        "Clip" => Math.Min(Math.Max(x, e.Alpha), e.Beta),
-        "LeakyRelu" => x >= 0 ? x : x * e.Alpha,
-        "Sigmoid" => 1 / (1 + MathF.Exp(-x)),
-        _ => throw new ArgumentException(e.Activation),
-    };
+        float alpha = e.Alpha, beta = e.Beta;
+        return e.Activation switch
+        {
+            "" => x,
+            "Relu" => x > 0 ? x : 0,
+            "Clip" => x < alpha ? alpha : x > beta ? beta : x,
+            "LeakyRelu" => x >= 0 ? x : alpha * x,
+            "Sigmoid" => 1f / (1f + MathF.Exp(-x)),
+            "HardSigmoid" => Math.Clamp(alpha * x + beta, 0f, 1f),
+            "HardSwish" => x * Math.Clamp(x / 6f + 0.5f, 0f, 1f),
+            "Tanh" => MathF.Tanh(x),
+            "Elu" => x >= 0 ? x : alpha * (MathF.Exp(x) - 1f),
+            "Selu" => x > 0 ? beta * x : beta * (alpha * MathF.Exp(x) - alpha),
+            "Softplus" => MathF.Max(x, 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs(x))),
+            _ => throw new ArgumentException(e.Activation),
+        };
+    }
+
+    /// <summary>y = act(x · wᵀ + bias + residual) for row-major x [M, K], w [N, K].</summary>
+    public static float[] Dense(DenseWorkload d, Epilogue e, float[] x, float[] w, float[]? bias, float[]? residual)
+    {
+        var y = new float[d.M * d.N];
+        for (int m = 0; m < d.M; m++)
+        for (int n = 0; n < d.N; n++)
+        {
+            double sum = bias is null ? 0 : bias[n];
+            for (int k = 0; k < d.K; k++)
+                sum += (double)x[m * d.K + k] * w[n * d.K + k];
+            if (residual is not null)
+                sum += residual[m * d.N + n];
+            y[m * d.N + n] = Activate(e, (float)sum);
+        }
+        return y;
+    }
+
+    /// <summary><see cref="Run"/> or <see cref="Dense"/>, by workload; bias and residual are used where the epilogue has them.</summary>
+    public static float[] Reference(Workload workload, Epilogue e, float[] x, float[] w, float[] bias, float[]? residual)
+    {
+        float[]? b = e.Bias ? bias : null;
+        float[]? r = e.Residual ? residual : null;
+        return workload switch
+        {
+            Conv2dWorkload c => Run(c, e, x, w, b, r),
+            DenseWorkload d => Dense(d, e, x, w, b, r),
+            _ => throw new ArgumentException(workload.Key),
+        };
+    }
 
     public static float[] Random(Random random, int length)
     {
