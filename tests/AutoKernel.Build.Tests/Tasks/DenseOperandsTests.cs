@@ -384,4 +384,28 @@ public sealed class DenseOperandsTests
         var result = TensorComparison.Compare(Tensor.FromFloats(expected.Shape, actual), expected, 1e-5, 1e-5);
         Assert.True(result.Passed, result.ToString());
     }
+
+    /// <summary>
+    /// A Gemm whose C is one value per row ([M,1], here with M == N so that its length is N) followed
+    /// by a per-column bias Add: fusing must not merge the two into one per-column bias.
+    /// </summary>
+    [Fact]
+    public void Row_varying_C_is_not_merged_with_a_following_bias()
+    {
+        const int size = 4;
+        var random = new Random(9);
+        var b = new AutoKernel.Build.Onnx.ModelBuilder("gemm", Opset);
+        string x = b.Input("x", DataType.Float, size, K);
+        string y = b.Node("Gemm", [x, b.Initializer("w", Random(random, size, K)), b.Initializer("c", Random(random, size, 1))],
+            a => a.Int("transB", 1), name: "gemm");
+        y = b.Node("Add", [y, b.Initializer("bias", Random(random, size))], name: "bias");
+        b.Output(y);
+        var loaded = Graphs.Prepare(b.Build());
+        foreach (var (name, before, after) in Graphs.RunBoth(loaded))
+        {
+            var result = TensorComparison.Compare(after, before, 1e-5, 1e-5);
+            Assert.True(result.Passed, $"{name}: {result}");
+        }
+        Assert.All(loaded.Optimized.Nodes, n => Assert.Null(TaskExtractor.WorkloadOf(loaded.Optimized, n)));
+    }
 }
