@@ -363,8 +363,15 @@ internal static unsafe class RunnerHost
                 inputShape = [d.M, d.K];
                 weightShape = [d.N, d.K];
                 outputShape = [d.M, d.N];
+                // The dense kernel computes X[M,K]·W[N,K]ᵀ + bias[N]: the reference is a FusedGemm of
+                // exactly that form. Extraction (DenseOperands) normalizes every tunable Gemm/MatMul
+                // node to it (B transposed to [N,K], alpha folded into W, beta·C into the bias), so
+                // checking this form checks what the node computes.
                 node = new Node("candidate", FusedOps.FusedGemm, [], ["Y"], FusedOps.Domain)
-                    .Set(NodeAttribute.Int("transB", 1));
+                    .Set(NodeAttribute.Int("transA", 0))
+                    .Set(NodeAttribute.Int("transB", 1))
+                    .Set(NodeAttribute.Float("alpha", 1f))
+                    .Set(NodeAttribute.Float("beta", 1f));
                 break;
             default:
                 throw new NotSupportedException($"the runner cannot check {workload.Kind} workloads");

@@ -37,7 +37,11 @@ public static class TaskExtractor
         return [.. order.Select(k => new TuningTask(byKey[k].Workload, byKey[k].Nodes))];
     }
 
-    /// <summary>The epilogue a tunable node fuses: bias, residual add, activation.</summary>
+    /// <summary>
+    /// The epilogue a tunable node fuses: bias, residual add, activation. Bias is input 2 being
+    /// present: for a tunable dense node that is exactly when <see cref="DenseOperands.For"/> gives a
+    /// bias (Gemm's C with beta folded in, or FusedMatMul's bias).
+    /// </summary>
     public static Epilogue EpilogueOf(Node node)
     {
         var activation = FusedOps.IsFused(node) ? FusedOps.ActivationOf(node) : Graph.Activation.None;
@@ -68,20 +72,13 @@ public static class TaskExtractor
                     geo.PadsBegin[0], geo.PadsBegin[1], geo.PadsEnd[0], geo.PadsEnd[1],
                     geo.Dilations[0], geo.Dilations[1], geo.Groups);
             }
-            case "Gemm" when graph.Initializers.ContainsKey(node.Input(1)):
-            {
-                bool transA = node.GetInt("transA", 0) != 0;
-                bool transB = node.GetInt("transB", 0) != 0;
-                int m = transA ? a.Shape[1] : a.Shape[0];
-                int k = transA ? a.Shape[0] : a.Shape[1];
-                int n = transB ? b.Shape[0] : b.Shape[1];
-                return new DenseWorkload(m, n, k);
-            }
+            // Dense: only the forms the dense kernel computes exactly with DenseOperands' constants
+            // (see DenseOperands: transA=0, constant B with any transB and alpha, a per-column
+            // constant C with any beta). Any other Gemm runs on the generic fixed Gemm kernel.
+            case "Gemm":
+                return DenseForm.Of(graph, node, out _)?.Workload;
             case "MatMul" when a.Rank >= 2 && b.Rank == 2 && graph.Initializers.ContainsKey(node.Input(1)):
-            {
-                int m = (int)(a.ElementCount / a.Shape[^1]);
-                return new DenseWorkload(m, b.Shape[1], b.Shape[0]);
-            }
+                return DenseForm.Of(graph, node, out _)?.Workload;
             case "MatMul" when a.Rank >= 2 && b.Rank >= 2:
             {
                 var output = graph.TypeOf(node.Outputs[0]);

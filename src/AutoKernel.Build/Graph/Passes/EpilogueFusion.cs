@@ -130,6 +130,9 @@ public static class EpilogueFusion
         {
             if (!graph.Initializers.TryGetValue(fused.Inputs[2], out var existing) || existing.Length != channels || existing.Type != DataType.Float)
                 return false;
+            // A Gemm C of shape [M,1] with M == N has N values too, but one per row: not mergeable.
+            if (existing.Rank > 1 && existing.Shape[^2] != 1)
+                return false;
             for (int k = 0; k < channels; k++)
                 bias[k] += existing.Floats[k];
         }
