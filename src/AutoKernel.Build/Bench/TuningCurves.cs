@@ -64,7 +64,7 @@ public sealed class TuningCurves(CpuTarget target, Runner runner, string? logPat
         var missing = points.Where(p => !_measured.ContainsKey(Key(task, space, p))).ToList();
         if (missing.Count > 0)
         {
-            var results = runner.Measure([.. missing.Select(p => TuningJob.CandidateFor(space, p, epilogue, "AutoKernel.Bench"))]);
+            var results = runner.Measure([.. missing.Select(p => TuningJob.CandidateFor(space, p, epilogue))]);
             Measurements += results.Count;
             var now = DateTimeOffset.UtcNow;
             for (int i = 0; i < results.Count; i++)

@@ -135,7 +135,7 @@ public static class BenchOpsCommand
         var space = new TaskSpace(task.Workload, target);
         var point = log.For(target.Description, target.Cores, task.Key).Where(r => r.IsValid).OrderBy(r => r.MeanCost)
             .Select(r => TuningJob.PointOf(space, r, [])).FirstOrDefault(p => p is not null);
-        return point is null ? [] : [TuningJob.CandidateFor(space, point, epilogue, "AutoKernel.Bench")];
+        return point is null ? [] : [TuningJob.CandidateFor(space, point, epilogue)];
     }
 
     /// <summary>Up to N distinct valid configurations per template that supports the workload, emitted as candidates.</summary>

@@ -69,6 +69,9 @@ public sealed class BatchBuilder
 {
     private const int MaxErrorsShown = 10;
 
+    /// <summary>What emitted code compiles against: the platform assemblies and AutoKernel.Runtime.</summary>
+    internal static IReadOnlyList<MetadataReference> References => s_references.Value;
+
     private static readonly Lazy<MetadataReference[]> s_references = new(() =>
     [
         .. ((string?)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") ?? "")

@@ -24,6 +24,9 @@ public sealed class RecordLog
         _best = new(() => Best(Records));
     }
 
+    /// <summary>A log with no records (compiling without tuning).</summary>
+    public static RecordLog Empty { get; } = new("", [], []);
+
     /// <summary>The file, as given to <see cref="Load"/>.</summary>
     public string Path { get; }
 

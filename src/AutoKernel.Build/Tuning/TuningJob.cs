@@ -3,6 +3,7 @@ using AutoKernel.Build.Measure;
 using AutoKernel.Build.Records;
 using AutoKernel.Build.Tasks;
 using AutoKernel.Generator.Kernels;
+using AutoKernel.Generator.Plans;
 using AutoKernel.Generator.Workloads;
 
 namespace AutoKernel.Build.Tuning;
@@ -41,7 +42,6 @@ public sealed record TaskOutcome(TuningTask Task, int Resumed, int Measured, Tun
 /// </summary>
 public sealed class TuningJob
 {
-    private const string Namespace = "AutoKernel.Tuning";
     private readonly Runner _runner;
     private readonly List<CostSample> _history = [];
 
@@ -146,17 +146,22 @@ public sealed class TuningJob
 
     private IReadOnlyList<Trial> Measure(Epilogue epilogue, TaskSpace space, IReadOnlyList<Point> points, CancellationToken cancellation)
     {
-        var results = _runner.Measure([.. points.Select(p => CandidateFor(space, p, epilogue, Namespace))], cancellation);
+        var results = _runner.Measure([.. points.Select(p => CandidateFor(space, p, epilogue))], cancellation);
         return [.. results.Select((r, i) => new Trial(points[i], r.Gflops, r))];
     }
 
-    /// <summary>The emitted kernel of a point, as the runner measures it (class "namespace.template_index").</summary>
-    public static Candidate CandidateFor(TaskSpace space, Point point, Epilogue epilogue, string ns)
+    /// <summary>
+    /// The emitted kernel of a point, as the runner measures it. Namespace and class name are
+    /// <see cref="KernelNames"/>'s, the ones the source generator gives the same kernel, so the
+    /// source measured here is byte for byte the source that ships.
+    /// </summary>
+    public static Candidate CandidateFor(TaskSpace space, Point point, Epilogue epilogue)
     {
         var template = space.Templates[point.Space];
         var workload = space.Workload!;
-        string className = string.Create(CultureInfo.InvariantCulture, $"{template.Name}_{point.Index}");
-        return new Candidate(workload, epilogue, template.Name, point.Index, template.Emit(workload, epilogue, point.Config, space.Target!, ns, className), ns + "." + className);
+        string className = KernelNames.Tuned(template.Name, point.Index, workload, epilogue);
+        string source = template.Emit(workload, epilogue, point.Config, space.Target!, KernelNames.Namespace, className);
+        return new Candidate(workload, epilogue, template.Name, point.Index, source, KernelNames.Namespace + "." + className);
     }
 
     /// <summary>The log's trials for this task's workload on this target, one per distinct point, as trials.</summary>

@@ -1,0 +1,55 @@
+using System.Runtime.InteropServices;
+using AutoKernel.Runtime.Models;
+
+namespace AutoKernel.Build.Compile;
+
+/// <summary>
+/// Lays out the weights payload: each tensor at a 64-byte-aligned offset, identical tensors stored
+/// once, in the order they were added (so the bytes are deterministic).
+/// </summary>
+public sealed class WeightsBuilder
+{
+    private readonly List<float[]> _tensors = [];
+    private readonly List<long> _offsets = [];
+    private readonly Dictionary<string, int> _byKey = new(StringComparer.Ordinal);
+    private long _floats;
+
+    /// <summary>Floats of the payload so far (aligned).</summary>
+    public long Floats => _floats;
+
+    /// <summary>Adds a tensor (or finds the one added under <paramref name="key"/>); returns its offset in floats.</summary>
+    public long Add(float[] data, string? key = null)
+    {
+        if (key is not null && _byKey.TryGetValue(key, out int known))
+            return _offsets[known];
+        long offset = _floats;
+        _tensors.Add(data);
+        _offsets.Add(offset);
+        if (key is not null)
+            _byKey[key] = _tensors.Count - 1;
+        _floats = ArenaPlanner.Align(_floats + Math.Max(data.Length, 1));
+        return offset;
+    }
+
+    /// <summary>The payload bytes (little-endian float32; padding is zero).</summary>
+    public byte[] Payload()
+    {
+        var bytes = new byte[checked(_floats * 4)];
+        for (int i = 0; i < _tensors.Count; i++)
+            MemoryMarshal.AsBytes(_tensors[i].AsSpan()).CopyTo(bytes.AsSpan(checked((int)(_offsets[i] * 4))));
+        if (!BitConverter.IsLittleEndian)
+            throw new PlatformNotSupportedException("weights files are little-endian");
+        return bytes;
+    }
+
+    /// <summary>The whole file: header, then payload.</summary>
+    public static byte[] File(byte[] payload)
+    {
+        byte[] sha = System.Security.Cryptography.SHA256.HashData(payload);
+        var header = WeightsFile.Header(payload.Length, sha);
+        var file = new byte[header.Length + payload.Length];
+        header.CopyTo(file, 0);
+        payload.CopyTo(file, header.Length);
+        return file;
+    }
+}

@@ -1,0 +1,144 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using AutoKernel.Generator.Kernels;
+using AutoKernel.Generator.Plans;
+using AutoKernel.Generator.Workloads;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace AutoKernel.Generator.Emit;
+
+/// <summary>
+/// The generator's parser: plan text plus item metadata to a <see cref="ModelSpec"/>, checking
+/// everything the emitters will need (templates, configs, fixed operators), so that emitting cannot
+/// fail. Problems become diagnostics naming the plan file, never exceptions.
+/// </summary>
+public static class PlanReader
+{
+    public const string MalformedId = "AK0001";
+    public const string NewerId = "AK0002";
+    public const string UnknownKernelId = "AK0003";
+    public const string BadNameId = "AK0004";
+
+    public static PlanResult Read(string path, string text, string? className, string? ns, string? rootNamespace)
+    {
+        ModelPlan plan;
+        try
+        {
+            plan = PlanFormat.Parse(text);
+        }
+        catch (PlanFormatException e)
+        {
+            return Fail(MalformedId, $"{FileName(path)}: malformed AutoKernel plan: {e.Message}", path, e.Line, e.Column);
+        }
+        catch (PlanVersionException e)
+        {
+            return Fail(NewerId, $"{FileName(path)}: {e.Message}", path, e.Line, e.Column);
+        }
+
+        string name = string.IsNullOrWhiteSpace(className) ? ClassNameFor(path) : className!.Trim();
+        if (!IsIdentifier(name))
+            return Fail(BadNameId, $"{FileName(path)}: '{name}' is not a valid C# class name (set the ClassName metadata)", path, 0, 0);
+        string space = (string.IsNullOrWhiteSpace(ns) ? rootNamespace : ns)?.Trim() ?? "";
+        if (space.Length > 0 && !space.Split('.').All(IsIdentifier))
+            return Fail(BadNameId, $"{FileName(path)}: '{space}' is not a valid C# namespace (set the Namespace metadata)", path, 0, 0);
+
+        var target = plan.Target;
+        var stepKernels = new List<string>();
+        var kernels = new List<KernelSpec>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < plan.Steps.Count; i++)
+        {
+            var step = plan.Steps[i];
+            string where = $"{FileName(path)}: step {i.ToString(CultureInfo.InvariantCulture)} (node '{step.Node}', {step.Op})";
+            string? kernelName;
+            string? problem;
+            if (step.Tuned is { } tuned)
+                (kernelName, problem) = CheckTuned(tuned, target);
+            else if (step.Fixed is { } f)
+                (kernelName, problem) = CheckFixed(f);
+            else
+                (kernelName, problem) = (null, "the step has no kernel");
+            if (problem is not null)
+                return Fail(UnknownKernelId, $"{where}: {problem}", path, 0, 0);
+            stepKernels.Add(kernelName!);
+            if (seen.Add(kernelName!))
+                kernels.Add(new KernelSpec(kernelName!, target, step.Tuned, step.Fixed));
+        }
+        var model = new ModelSpec(path, space, name, WeightsResourceName(space, name), plan, stepKernels.ToEquatableArray(), kernels.ToEquatableArray());
+        return new PlanResult(model, EquatableArray<DiagnosticInfo>.Empty);
+    }
+
+    /// <summary>The manifest resource name the model class loads its weights from: "{namespace}.{class}.weights".</summary>
+    public static string WeightsResourceName(string ns, string className) =>
+        (ns.Length > 0 ? ns + "." : "") + className + ".weights";
+
+    /// <summary>"resnet18.akplan.json" → "Resnet18"; "mobilenet-v2.akplan.json" → "MobilenetV2".</summary>
+    public static string ClassNameFor(string path)
+    {
+        string file = FileName(path);
+        if (file.EndsWith(PlanFormat.FileSuffix, StringComparison.OrdinalIgnoreCase))
+            file = file.Substring(0, file.Length - PlanFormat.FileSuffix.Length);
+        var parts = file.Split(new[] { '-', '_', '.', ' ' }, StringSplitOptions.RemoveEmptyEntries);
+        string name = string.Concat(parts.Select(p => char.ToUpperInvariant(p[0]) + p.Substring(1)));
+        name = new string(name.Where(c => char.IsLetterOrDigit(c) || c == '_').ToArray());
+        return name.Length == 0 || char.IsDigit(name[0]) ? "Model" + name : name;
+    }
+
+    private static (string?, string?) CheckTuned(TunedStep t, PlanTarget target)
+    {
+        var template = KernelTemplates.All.FirstOrDefault(k => k.Name == t.Template);
+        if (template is null)
+            return (null, $"unknown kernel template '{t.Template}' (this AutoKernel version has {string.Join(", ", KernelTemplates.All.Select(k => k.Name))})");
+        var workload = WorkloadKeys.TryParse(t.WorkloadKey);
+        if (workload is null)
+            return (null, $"'{t.WorkloadKey}' is not a workload key this version reads");
+        if (!template.Supports(workload))
+            return (null, $"template {t.Template} does not support {t.WorkloadKey}");
+        var space = template.CreateSpace(workload, target.ToCpuTarget());
+        if (t.ConfigIndex >= space.Size || !space.IsValid(space.Decode(t.ConfigIndex)))
+            return (null, $"config {t.ConfigIndex.ToString(CultureInfo.InvariantCulture)} is not a valid point of {t.Template}'s space for this workload (the plan is from another AutoKernel version?)");
+        if (t.Epilogue.Activation.Length > 0 && !IsActivation(t.Epilogue.Activation))
+            return (null, $"unknown epilogue activation '{t.Epilogue.Activation}'");
+        return (KernelNames.Tuned(t.Template, t.ConfigIndex, workload, t.Epilogue), null);
+    }
+
+    private static (string?, string?) CheckFixed(FixedStep f)
+    {
+        FixedOp op;
+        try
+        {
+            op = PlanFormat.ToFixedOp(f);
+        }
+        catch (ArgumentException e)
+        {
+            return (null, "bad fixed operator: " + e.Message);
+        }
+        if (!FixedKernels.Supports(op))
+            return (null, $"this AutoKernel version has no fixed kernel for {f.OpType} with these shapes and attributes");
+        return (KernelNames.Fixed(op), null);
+    }
+
+    private static bool IsActivation(string name)
+    {
+        try
+        {
+            EpilogueCode.Scalar(new Epilogue(false, false, name, 0, 0), "x");
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsIdentifier(string s) =>
+        SyntaxFacts.IsValidIdentifier(s) && SyntaxFacts.GetKeywordKind(s) == SyntaxKind.None;
+
+    private static string FileName(string path) => Path.GetFileName(path);
+
+    private static PlanResult Fail(string id, string message, string path, int line, int column) =>
+        new(null, new[] { new DiagnosticInfo(id, message, path, line, column) }.ToEquatableArray());
+}

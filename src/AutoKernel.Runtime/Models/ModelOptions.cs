@@ -1,0 +1,28 @@
+using AutoKernel.Runtime.Threading;
+
+namespace AutoKernel.Runtime.Models;
+
+/// <summary>How a generated model is constructed.</summary>
+public sealed class ModelOptions
+{
+    public static ModelOptions Default { get; } = new();
+
+    /// <summary>
+    /// Threads of the model's own worker pool; 0 (the default) uses the thread count the kernels were
+    /// tuned for. Ignored when <see cref="Pool"/> is given.
+    /// </summary>
+    public int Threads { get; init; }
+
+    /// <summary>A pool to share between models (not disposed by the model); null for a pool of the model's own.</summary>
+    public WorkerPool? Pool { get; init; }
+
+    /// <summary>Read the weights from this file instead of the assembly's embedded resource.</summary>
+    public string? WeightsPath { get; init; }
+
+    /// <summary>
+    /// Read the weights from this stream instead (read once, from its current position, and not
+    /// disposed). Weights already loaded by another instance of the same model are shared and the
+    /// stream is not read.
+    /// </summary>
+    public Stream? WeightsStream { get; init; }
+}
