@@ -26,7 +26,7 @@ public sealed class GeneratedModel : IDisposable
 
     private readonly AssemblyLoadContext _context;
     private readonly Action<IDisposable, float[][], float[][]> _run;
-    private readonly Func<int, IDisposable> _create;
+    private readonly Func<ModelOptions, IDisposable> _create;
 
     private GeneratedModel(AssemblyLoadContext context, Assembly assembly, ModelPlan plan, IReadOnlyList<(string HintName, string Source)> sources, double seconds)
     {
@@ -36,7 +36,7 @@ public sealed class GeneratedModel : IDisposable
         CompileSeconds = seconds;
         var adapter = assembly.GetType(AdapterName, throwOnError: true)!;
         _run = adapter.GetMethod("Run")!.CreateDelegate<Action<IDisposable, float[][], float[][]>>();
-        _create = adapter.GetMethod("Create")!.CreateDelegate<Func<int, IDisposable>>();
+        _create = adapter.GetMethod("Create")!.CreateDelegate<Func<ModelOptions, IDisposable>>();
     }
 
     public ModelPlan Plan { get; }
@@ -48,7 +48,10 @@ public sealed class GeneratedModel : IDisposable
     public double CompileSeconds { get; }
 
     /// <summary>A new instance of the model class (Threads = 0: the tuned thread count).</summary>
-    public IDisposable CreateInstance(int threads = 0) => _create(threads);
+    public IDisposable CreateInstance(int threads = 0) => _create(new ModelOptions { Threads = threads });
+
+    /// <summary>A new instance of the model class constructed with these options.</summary>
+    public IDisposable CreateInstance(ModelOptions options) => _create(options);
 
     /// <summary>Runs an instance: inputs and outputs in the plan's order, standard layout.</summary>
     public void Run(IDisposable instance, float[][] inputs, float[][] outputs) => _run(instance, inputs, outputs);
@@ -111,7 +114,7 @@ public sealed class GeneratedModel : IDisposable
             {
                 public static class ModelAdapter
                 {
-                    public static global::System.IDisposable Create(int threads) => new {{type}}(new global::AutoKernel.Runtime.Models.ModelOptions { Threads = threads });
+                    public static global::System.IDisposable Create(global::AutoKernel.Runtime.Models.ModelOptions options) => new {{type}}(options);
 
                     public static void Run(global::System.IDisposable model, float[][] i, float[][] o) => (({{type}})model).Run({{args}});
                 }
