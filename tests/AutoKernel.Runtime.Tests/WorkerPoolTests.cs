@@ -88,6 +88,159 @@ public sealed class WorkerPoolTests
     }
 }
 
+/// <summary>
+/// For allocates nothing per call in steady state (the job objects are reused), and reuse keeps it
+/// correct under concurrent callers, several pools sharing state types, nesting and exceptions.
+/// Not run in parallel with other tests: the allocation checks count every thread's allocations.
+/// </summary>
+[Collection(nameof(WorkerPoolReuseTests))]
+[CollectionDefinition(nameof(WorkerPoolReuseTests), DisableParallelization = true)]
+public sealed class WorkerPoolReuseTests
+{
+    private struct Sums
+    {
+        public long[] Cells;
+        public int Scale;
+    }
+
+    private sealed class Call
+    {
+        public int[] Hits = [];
+        public volatile bool Returned;
+        public int Late;
+    }
+
+    /// <summary>The fewest bytes any thread allocated over one round of <paramref name="round"/>, over several rounds.</summary>
+    private static long FewestBytesPerRound(Action round)
+    {
+        round();
+        long fewest = long.MaxValue;
+        for (int r = 0; r < 7; r++)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            round();
+            fewest = Math.Min(fewest, GC.GetTotalAllocatedBytes(precise: true) - before);
+        }
+        return fewest;
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void For_allocates_nothing_per_call_with_several_threads(int threads)
+    {
+        using var pool = new WorkerPool(threads);
+        var sums = new Sums { Cells = new long[64], Scale = 3 };
+        var array = new long[64];
+        long bytes = FewestBytesPerRound(() =>
+        {
+            for (int call = 0; call < 500; call++)
+            {
+                pool.For(64, sums, static (s, i) => s.Cells[i] += s.Scale);
+                pool.For(17, array, static (a, i) => a[i]++);
+            }
+        });
+        Assert.Equal(0, bytes);
+        Assert.All(sums.Cells, c => Assert.Equal(3L * 500 * 8, c));
+        Assert.All(array.Take(17), c => Assert.Equal(500L * 8, c));
+    }
+
+    [Fact]
+    public void For_allocates_nothing_after_an_exception_and_the_pool_keeps_working()
+    {
+        using var pool = new WorkerPool(2);
+        var cells = new long[100];
+        for (int attempt = 0; attempt < 20; attempt++)
+        {
+            var e = Assert.Throws<InvalidOperationException>(() => pool.For(100, (cells, attempt), static (s, i) =>
+            {
+                if (i == 10 + s.attempt)
+                    throw new InvalidOperationException("boom " + s.attempt);
+            }));
+            Assert.Equal("boom " + attempt, e.Message);
+        }
+        long bytes = FewestBytesPerRound(() =>
+        {
+            for (int call = 0; call < 300; call++)
+                pool.For(100, (cells, 0), static (s, i) => s.cells[i]++);
+        });
+        Assert.Equal(0, bytes);
+        Assert.All(cells, c => Assert.Equal(300L * 8, c));
+    }
+
+    [Fact]
+    public void Concurrent_callers_on_two_pools_that_share_state_types_run_each_iteration_once_and_never_late()
+    {
+        using var first = new WorkerPool(2, spinIterations: 50);
+        using var second = new WorkerPool(3, spinIterations: 50);
+        int failures = 0;
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, caller =>
+        {
+            var random = new Random(caller);
+            for (int r = 0; r < 400; r++)
+            {
+                var pool = random.Next(2) == 0 ? first : second;
+                var call = new Call { Hits = new int[1 + random.Next(40)] };
+                pool.For(call.Hits.Length, call, static (c, i) =>
+                {
+                    if (c.Returned)
+                        Interlocked.Increment(ref c.Late);
+                    Interlocked.Increment(ref c.Hits[i]);
+                });
+                call.Returned = true;
+                if (call.Hits.Any(h => h != 1))
+                    Interlocked.Increment(ref failures);
+                Thread.SpinWait(random.Next(200));
+                if (call.Late != 0 || call.Hits.Any(h => h != 1))
+                    Interlocked.Increment(ref failures);
+            }
+        });
+        Assert.Equal(0, failures);
+    }
+
+    [Fact]
+    public void Nested_for_with_the_same_state_type_on_the_same_and_another_pool_runs_inline()
+    {
+        using var pool = new WorkerPool(2);
+        using var other = new WorkerPool(2);
+        var counts = new int[8 * 8];
+        var state = (counts, pool, other);
+        for (int round = 0; round < 50; round++)
+        {
+            pool.For(8, state, static (s, i) =>
+            {
+                var inner = (s.counts, s.pool, s.other);
+                (i % 2 == 0 ? s.pool : s.other).For(8, inner, (t, j) => Interlocked.Increment(ref t.counts[i * 8 + j]));
+            });
+        }
+        Assert.All(counts, c => Assert.Equal(50, c));
+        // Afterwards the pools still spread work over their threads.
+        var ids = new System.Collections.Concurrent.ConcurrentDictionary<int, bool>();
+        pool.For(200, ids, static (d, i) =>
+        {
+            d[Environment.CurrentManagedThreadId] = true;
+            Thread.SpinWait(20_000);
+        });
+        Assert.Equal(2, ids.Count);
+    }
+
+    [Fact]
+    public void An_exception_thrown_by_a_nested_for_reaches_the_outer_caller()
+    {
+        using var pool = new WorkerPool(2);
+        var e = Assert.Throws<ArithmeticException>(() => pool.For(16, pool, static (p, i) =>
+            p.For(4, i, static (outer, j) =>
+            {
+                if (outer == 9 && j == 2)
+                    throw new ArithmeticException("inner");
+            })));
+        Assert.Equal("inner", e.Message);
+        int sum = 0;
+        pool.For(10, i => Interlocked.Add(ref sum, i));
+        Assert.Equal(45, sum);
+    }
+}
+
 public sealed class LayoutTests
 {
     [Theory]

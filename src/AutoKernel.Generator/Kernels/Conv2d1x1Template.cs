@@ -93,13 +93,7 @@ internal sealed class Conv2d1x1Emitter
         _rem = _plane % tileP;
     }
 
-    private bool NeedsMask =>
-        _oc % _ocBn != 0 && _e.Activation switch
-        {
-            "" or "Relu" or "LeakyRelu" or "Tanh" or "Elu" or "Selu" or "HardSwish" => false,
-            "Clip" => !(_e.Alpha <= 0f && _e.Beta >= 0f),
-            _ => true,
-        };
+    private bool NeedsMask => EpilogueCode.NeedsChannelMask(_oc, _ocBn, _e);
 
     private static string S(FormattableString f) => FormattableString.Invariant(f);
 

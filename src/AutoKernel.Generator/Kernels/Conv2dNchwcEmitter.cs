@@ -150,13 +150,7 @@ internal sealed class Conv2dNchwcEmitter
     /// stay 0 unless the activation maps 0 elsewhere (Sigmoid, Clip with a positive minimum...):
     /// then the store masks them, so consumers of the blocked layout can rely on zero padding.
     /// </summary>
-    private bool NeedsMask =>
-        _p.OC % _p.OcBn != 0 && _e.Activation switch
-        {
-            "" or "Relu" or "LeakyRelu" or "Tanh" or "Elu" or "Selu" or "HardSwish" => false,
-            "Clip" => !(_e.Alpha <= 0f && _e.Beta >= 0f),
-            _ => true,
-        };
+    private bool NeedsMask => EpilogueCode.NeedsChannelMask(_p.OC, _p.OcBn, _e);
 
     private static string S(FormattableString f) => FormattableString.Invariant(f);
 

@@ -117,6 +117,7 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
         var c = (Conv2dWorkload)workload;
         var plan = Check(workload, config, target);
         int vf = plan.Vf, tt = plan.Tt, tk = plan.Tk, th = plan.Th, tw = plan.Tw, tiles = plan.Tiles, cp = plan.Cp, kpv = plan.Kpv, kpt = plan.Kpt;
+        bool mask = EpilogueCode.NeedsChannelMask(c.OutChannels, vf, epilogue);
         string V = target.VectorClass;
         string I(int v) => v.ToString(CultureInfo.InvariantCulture);
 
@@ -132,7 +133,8 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
             w.Line($"private const int H = {I(c.InHeight)}, W = {I(c.InWidth)}, OH = {I(c.OutHeight)}, OW = {I(c.OutWidth)}, PT = {I(c.PadTop)}, PL = {I(c.PadLeft)};");
             w.Line($"private const int TH = {I(th)}, TW = {I(tw)}, T = {I(tiles)}, VF = {I(vf)}, TT = {I(tt)}, TK = {I(tk)};");
             w.Line("private const int TBLOCKS = (T + TT - 1) / TT, KBLOCKS = KPT / TK;");
-            EmitterShared.PackedStorage(w, className, checked(16L * kpt * cp), kpv, "AllocateWorkspace();");
+            // Bias (padded to KPV), then, when needed, an all-ones/zero bit mask that keeps padded output channels at 0.
+            EmitterShared.PackedStorage(w, className, checked(16L * kpt * cp), (mask ? 2 : 1) * kpv, "AllocateWorkspace();");
             w.Line();
             w.Line("// Per-instance scratch of the transformed inputs (V) and GEMM results (M), allocated once with the packed storage.");
             w.Line("private float[] _v = Array.Empty<float>(), _m = Array.Empty<float>();");
@@ -156,14 +158,14 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
             w.Line("public int InputLength => N * CP * H * W;");
             w.Line("public int OutputLength => N * KPV * OH * OW;");
             w.Line();
-            EmitPrepare(w);
+            EmitPrepare(w, mask);
             EmitRun(w, epilogue, V, plan.Parallel);
             EmitStage1(w, V, vector: true);
             EmitStage1(w, V, vector: false);
             EmitStage2(w, V, tt, tk / vf, vector: true);
             EmitStage2(w, V, tt, tk / vf, vector: false);
-            EmitStage3(w, V, epilogue, vector: true);
-            EmitStage3(w, V, epilogue, vector: false);
+            EmitStage3(w, V, epilogue, mask, vector: true);
+            EmitStage3(w, V, epilogue, mask, vector: false);
             w.Line("public void InputToNative(ReadOnlySpan<float> standard, Span<float> native) => Layouts.NchwToBlocked(standard, native, N, C, H, W, VF);");
             w.Line("public void OutputToNative(ReadOnlySpan<float> standard, Span<float> native) => Layouts.NchwToBlocked(standard, native, N, K, OH, OW, VF);");
             w.Line("public void OutputFromNative(ReadOnlySpan<float> native, Span<float> standard) => Layouts.BlockedToNchw(native, standard, N, K, OH, OW, VF);");
@@ -173,13 +175,15 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
 
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
-    private static void EmitPrepare(CodeWriter w)
+    private static void EmitPrepare(CodeWriter w, bool mask)
     {
         w.Block("public void Prepare(float[] weights, float[]? bias)", () =>
         {
             w.Line("if (weights.Length != K * C * 9) throw new ArgumentException(\"expected OIHW weights of \" + (K * C * 9) + \" floats\");");
             w.Line("AllocatePacked();");
             w.Line("if (bias is not null) Array.Copy(bias, _b, K);");
+            if (mask)
+                w.Line("for (int k = 0; k < K; k++) _b[KPV + k] = BitConverter.Int32BitsToSingle(-1);");
             w.Line("// U = G g G^T with G = [[1,0,0],[1/2,1/2,1/2],[1/2,-1/2,1/2],[0,0,1]], packed [16][K/TK][CP][TK].");
             w.Line("Span<float> gg = stackalloc float[12];");
             w.Block("for (int k = 0; k < K; k++)", () =>
@@ -358,7 +362,7 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
     }
 
     /// <summary>Aᵀ m A for every tile of one tile row, then bias, residual, activation; Aᵀ = [[1,1,1,0],[0,1,-1,-1]].</summary>
-    private static void EmitStage3(CodeWriter w, string V, Epilogue e, bool vector)
+    private static void EmitStage3(CodeWriter w, string V, Epilogue e, bool mask, bool vector)
     {
         string T = vector ? $"{V}<float>" : "float";
         w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
@@ -393,6 +397,8 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
                             if (e.Residual)
                                 w.Line(vector ? $"acc += {V}.Load(a.Res + at);" : "acc += a.Res[at + l];");
                             string result = vector ? EpilogueCode.Vector(e, "acc", V) : EpilogueCode.Scalar(e, "acc");
+                            if (mask)
+                                result = vector ? $"{V}.BitwiseAnd({result}, {V}.Load(a.Bias + KPV + kb * VF))" : $"(kb * VF + l < K ? {result} : 0f)";
                             w.Line(vector ? $"{V}.Store({result}, a.Out + at);" : $"a.Out[at + l] = {result};");
                         });
                     }

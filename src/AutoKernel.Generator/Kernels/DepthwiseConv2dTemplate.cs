@@ -135,6 +135,7 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
         int KH = c.KernelHeight, KW = c.KernelWidth, SH = c.StrideHeight, SW = c.StrideWidth;
         int DH = c.DilationHeight, DW = c.DilationWidth, PT = c.PadTop, PL = c.PadLeft;
         int cBlocks = plan.CBlocks;
+        bool mask = EpilogueCode.NeedsChannelMask(C, cb, epilogue);
         int owLo = plan.OwLo, owHi = plan.OwHi, interiorTiles = plan.InteriorTiles, tileEnd = plan.TileEnd;
 
         var w = new CodeWriter();
@@ -149,7 +150,8 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
                 w.Line(Invariant($"private const int KH = {KH}, KW = {KW}, SH = {SH}, SW = {SW}, DH = {DH}, DW = {DW}, PT = {PT}, PL = {PL};"));
                 w.Line(Invariant($"private const int CB = {cb}, CBlocks = {cBlocks}, VF = {vf}, TOW = {tow};"));
                 w.Line(Invariant($"private const int OwLo = {owLo}, OwHi = {owHi}, TileEnd = {tileEnd};"));
-                EmitterShared.PackedStorage(w, className, checked((long)cBlocks * KH * KW * cb), checked((long)cBlocks * cb));
+                // Bias (padded to whole channel blocks), then, when needed, an all-ones/zero bit mask that keeps padded channels at 0.
+                EmitterShared.PackedStorage(w, className, checked((long)cBlocks * KH * KW * cb), checked((mask ? 2L : 1L) * cBlocks * cb));
                 w.Line();
                 w.Line("/// <summary>Forces the portable scalar path (for tests on accelerated machines).</summary>");
                 w.Line("public static bool ForcePortable { get; set; }");
@@ -165,6 +167,8 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
                     w.Line("    for (int t = 0; t < KH * KW; t++)");
                     w.Line("        _w[((ch / CB) * KH * KW + t) * CB + ch % CB] = weights[ch * KH * KW + t];");
                     w.Line("if (bias != null) Array.Copy(bias, _b, C);");
+                    if (mask)
+                        w.Line("for (int ch = 0; ch < C; ch++) _b[CBlocks * CB + ch] = BitConverter.Int32BitsToSingle(-1);");
                 });
                 w.Line();
                 w.Line("public void InputToNative(ReadOnlySpan<float> standard, Span<float> native) => Layouts.NchwToBlocked(standard, native, B, C, H, W, CB);");
@@ -219,16 +223,16 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
                     w.Line("for (int ow = TileEnd; ow < OW; ow++) Pixel(xin, yo, ro, wk, bk, ih0, khLo, khHi, ow);");
                 });
                 w.Line();
-                EmitPixel(w, epilogue, V, vf, nvec);
+                EmitPixel(w, epilogue, V, vf, nvec, mask);
                 if (interiorTiles > 0)
-                    EmitTile(w, epilogue, V, vf, nvec, tow, KW, SW, DW, unrollKw);
-                EmitPortable(w, epilogue);
+                    EmitTile(w, epilogue, V, vf, nvec, tow, KW, SW, DW, unrollKw, mask);
+                EmitPortable(w, epilogue, mask);
             });
         });
         return w.ToString();
     }
 
-    private static void EmitEpilogueAndStore(CodeWriter w, Epilogue e, string V, int vf, string acc, string bias, string offset)
+    private static void EmitEpilogueAndStore(CodeWriter w, Epilogue e, string V, int vf, string acc, string bias, string offset, string? maskAt)
     {
         if (e.Bias)
             w.Line($"{acc} += {bias};");
@@ -236,11 +240,13 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
             w.Line($"{acc} += {V}.Load(ro + {offset});");
         if (e.Activation.Length > 0)
             w.Line($"{acc} = {EpilogueCode.Vector(e, acc, V)};");
+        if (maskAt is not null)
+            w.Line($"{acc} = {V}.BitwiseAnd({acc}, {V}.Load({maskAt}));");
         w.Line($"{acc}.Store(yo + {offset});");
     }
 
     /// <summary>One output pixel with bounds checks on the width (borders and the interior remainder).</summary>
-    private static void EmitPixel(CodeWriter w, Epilogue e, string V, int vf, int nvec)
+    private static void EmitPixel(CodeWriter w, Epilogue e, string V, int vf, int nvec, bool mask)
     {
         w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
         w.Block("private static void Pixel(float* xin, float* yo, float* ro, float* wk, float* bk, int ih0, int khLo, int khHi, int ow)", () =>
@@ -261,13 +267,13 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
                 });
             });
             for (int v = 0; v < nvec; v++)
-                EmitEpilogueAndStore(w, e, V, vf, Invariant($"a{v}"), Invariant($"{V}.Load(bk + {v * vf})"), Invariant($"ow * CB + {v * vf}"));
+                EmitEpilogueAndStore(w, e, V, vf, Invariant($"a{v}"), Invariant($"{V}.Load(bk + {v * vf})"), Invariant($"ow * CB + {v * vf}"), mask ? Invariant($"bk + CBlocks * CB + {v * vf}") : null);
         });
         w.Line();
     }
 
     /// <summary>tile_ow interior pixels × cb/VF vectors of accumulators, no bounds checks.</summary>
-    private static void EmitTile(CodeWriter w, Epilogue e, string V, int vf, int nvec, int tow, int kw, int sw, int dw, bool unrollKw)
+    private static void EmitTile(CodeWriter w, Epilogue e, string V, int vf, int nvec, int tow, int kw, int sw, int dw, bool unrollKw, bool mask)
     {
         w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
         w.Block("private static void Tile(float* xin, float* yo, float* ro, float* wk, float* bk, int ih0, int khLo, int khHi, int ow0)", () =>
@@ -328,12 +334,12 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
                 w.Line(Invariant($"var bias{v} = {V}.Load(bk + {v * vf});"));
             for (int t = 0; t < tow; t++)
                 for (int v = 0; v < nvec; v++)
-                    EmitEpilogueAndStore(w, e, V, vf, Invariant($"a{t}_{v}"), Invariant($"bias{v}"), Invariant($"(ow0 + {t}) * CB + {v * vf}"));
+                    EmitEpilogueAndStore(w, e, V, vf, Invariant($"a{t}_{v}"), Invariant($"bias{v}"), Invariant($"(ow0 + {t}) * CB + {v * vf}"), mask ? Invariant($"bk + CBlocks * CB + {v * vf}") : null);
         });
         w.Line();
     }
 
-    private static void EmitPortable(CodeWriter w, Epilogue e)
+    private static void EmitPortable(CodeWriter w, Epilogue e, bool mask)
     {
         w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
         w.Block("private static void RunPortable(float* x, float* y, float* r, float* wp, float* bp)", () =>
@@ -364,7 +370,7 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
                                 w.Line("s += bp[cbk * CB + ci];");
                             if (e.Residual)
                                 w.Line("s += r[o];");
-                            w.Line($"y[o] = {EpilogueCode.Scalar(e, "s")};");
+                            w.Line(mask ? $"y[o] = cbk * CB + ci < C ? {EpilogueCode.Scalar(e, "s")} : 0f;" : $"y[o] = {EpilogueCode.Scalar(e, "s")};");
                         });
                     });
                 });

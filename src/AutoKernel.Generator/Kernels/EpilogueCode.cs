@@ -39,7 +39,8 @@ public static class EpilogueCode
             "HardSwish" => $"({v} * {V}.Min({V}.Max({v} * {C(1f / 6f)} + {C(0.5f)}, {zero}), {one}))",
             "Tanh" => $"({one} - {C(2f)} / ({V}.Exp({v} + {v}) + {one}))",
             "Elu" => $"{V}.ConditionalSelect({V}.GreaterThanOrEqual({v}, {zero}), {v}, ({V}.Exp({v}) - {one}) * {a})",
-            "Selu" => $"({V}.ConditionalSelect({V}.GreaterThan({v}, {zero}), {v}, ({V}.Exp({v}) - {one}) * {a}) * {Float(e.Beta)})",
+            // x >= 0 rather than ONNX's x > 0: the same function (both branches are 0 at 0), but exactly 0 at 0 even where Exp(0) is a rounding off 1.
+            "Selu" => $"({V}.ConditionalSelect({V}.GreaterThanOrEqual({v}, {zero}), {v}, ({V}.Exp({v}) - {one}) * {a}) * {Float(e.Beta)})",
             "Softplus" => $"({V}.Max({v}, {zero}) + {V}.Log({one} + {V}.Exp(-{V}.Abs({v}))))",
             _ => throw new ArgumentException($"activation '{e.Activation}' has no vector form", nameof(e)),
         };
@@ -61,11 +62,32 @@ public static class EpilogueCode
             "HardSwish" => $"({x} * MathF.Min(MathF.Max({x} * {Float(1f / 6f)} + 0.5f, 0f), 1f))",
             "Tanh" => $"MathF.Tanh({x})",
             "Elu" => $"({x} >= 0f ? {x} : (MathF.Exp({x}) - 1f) * {a})",
-            "Selu" => $"(({x} > 0f ? {x} : (MathF.Exp({x}) - 1f) * {a}) * {b})",
+            "Selu" => $"(({x} >= 0f ? {x} : (MathF.Exp({x}) - 1f) * {a}) * {b})",
             "Softplus" => $"(MathF.Max({x}, 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs({x}))))",
             _ => throw new ArgumentException($"activation '{e.Activation}' has no scalar form", nameof(e)),
         };
     }
+
+    /// <summary>
+    /// Whether the activation maps 0 to exactly 0 in both emitted forms (none, Relu, LeakyRelu,
+    /// Tanh, Elu, Selu, HardSwish; Clip when its range holds 0; HardSigmoid when beta &lt;= 0).
+    /// Blocked kernels compute exactly 0 before the activation in padded output channels (zero
+    /// weights, bias and residual there), so these keep the padding zero; any other activation
+    /// needs the padded channels masked (see <see cref="NeedsChannelMask"/>).
+    /// </summary>
+    public static bool KeepsZero(Epilogue e) => e.Activation switch
+    {
+        "" or "Relu" or "LeakyRelu" or "Tanh" or "Elu" or "Selu" or "HardSwish" => true,
+        "Clip" => e.Alpha <= 0f && e.Beta >= 0f,
+        "HardSigmoid" => e.Beta <= 0f,
+        _ => false,
+    };
+
+    /// <summary>
+    /// Whether a kernel whose <paramref name="channels"/> output channels are stored in blocks of
+    /// <paramref name="block"/> must mask the padded channels of the last block after the activation.
+    /// </summary>
+    public static bool NeedsChannelMask(int channels, int block, Epilogue e) => channels % block != 0 && !KeepsZero(e);
 
     /// <summary>
     /// Writes the epilogue of one accumulator vector and its store: acc, + bias, + the residual

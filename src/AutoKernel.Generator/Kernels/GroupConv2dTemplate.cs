@@ -263,7 +263,8 @@ public sealed class GroupConv2dTemplate : KernelTemplate
                 w.Line(Invariant($"acc{k}_{j} += {V}.Create(s.B[k0 + {k}]);"));
                 if (e.Residual)
                     w.Line(Invariant($"acc{k}_{j} += {V}.Load(s.Res + (y{k}_{j} - s.Out));"));
-                w.Line($"acc{k}_{j} = {EpilogueCode.Vector(e, $"acc{k}_{j}", V)};");
+                if (e.Activation.Length > 0)
+                    w.Line($"acc{k}_{j} = {EpilogueCode.Vector(e, $"acc{k}_{j}", V)};");
                 w.Line($"{V}.Store(acc{k}_{j}, y{k}_{j});");
             }
         }

@@ -47,7 +47,12 @@ public sealed class WorkerPool : IDisposable
 
     public int Threads { get; }
 
-    /// <summary>Runs <paramref name="body"/>(state, i) for i in [0, count), spread over the pool. Rethrows the first exception.</summary>
+    /// <summary>
+    /// Runs <paramref name="body"/>(state, i) for i in [0, count), spread over the pool. Rethrows the
+    /// first exception. Allocates nothing in steady state: the job object for each
+    /// <typeparamref name="TState"/> is reused from call to call (pass a static lambda, which the
+    /// compiler caches, and a struct or an existing object as the state).
+    /// </summary>
     public void For<TState>(int count, TState state, Action<TState, int> body)
     {
         ArgumentNullException.ThrowIfNull(body);
@@ -60,10 +65,12 @@ public sealed class WorkerPool : IDisposable
                 body(state, i);
             return;
         }
-        // One job at a time: a nested or concurrent For runs on the pool after the current one.
+        // One job at a time: a concurrent For runs on the pool after the current one (a nested one runs inline, above).
         lock (_runLock)
         {
-            var job = new Job<TState>(count, state, body, Math.Min(_threads.Length, count - 1));
+            // Take this state type's idle job (another pool may hold it right now: then make a second one).
+            var job = Interlocked.Exchange(ref JobSlot<TState>.Idle, null) ?? new Job<TState>();
+            job.Start(count, state, body, Math.Min(_threads.Length, count - 1));
             Volatile.Write(ref _job, job);
             Interlocked.Increment(ref _generation);
             int sleeping = Volatile.Read(ref _sleeping);
@@ -72,7 +79,10 @@ public sealed class WorkerPool : IDisposable
             job.Work();
             job.WaitForHelpers();
             Volatile.Write(ref _job, null);
-            job.ThrowIfFailed();
+            var error = job.Finish();
+            Volatile.Write(ref JobSlot<TState>.Idle, job);
+            if (error is not null)
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
         }
     }
 
@@ -137,24 +147,46 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
-    private abstract class Job(int count, int helpers)
+    /// <summary>
+    /// One For call's shared counters. A job object is reused by later calls with the same state
+    /// type, possibly on another pool; a worker may therefore hold a stale reference to it. Joining
+    /// is safe anyway: the door (<c>_joined</c>) is closed between runs and opened only after the
+    /// run's fields are written, and a joiner counts itself active before it passes the door, so
+    /// the owner's wait for <c>_active == 0</c> covers every thread that runs an iteration. (A
+    /// stale worker that joins a later run of the same object runs that run's iterations, counted
+    /// like any helper.)
+    /// </summary>
+    private abstract class Job
     {
-        private int _next = -1;
-        private int _joined;
+        private const int Closed = 1 << 30;
+
+        private int _next;
+        private int _joined = Closed;
         private int _active;
         private Exception? _error;
 
-        public int Count { get; } = count;
+        protected int Count { get; private set; }
 
         /// <summary>How many workers may join; more would only contend for the counter.</summary>
-        public int Helpers { get; } = helpers;
+        public int Helpers { get; private set; }
+
+        /// <summary>Sets up a run; the door opens last, so a joiner sees this run's fields.</summary>
+        protected void Open(int count, int helpers)
+        {
+            Count = count;
+            Helpers = helpers;
+            _next = -1;
+            _error = null;
+            Interlocked.Exchange(ref _joined, 0);
+        }
 
         public bool TryJoin()
         {
-            if (Interlocked.Increment(ref _joined) > Helpers)
-                return false;
             Interlocked.Increment(ref _active);
-            return true;
+            if (Interlocked.Increment(ref _joined) <= Helpers)
+                return true;
+            Interlocked.Decrement(ref _active);
+            return false;
         }
 
         public void Leave() => Interlocked.Decrement(ref _active);
@@ -164,9 +196,7 @@ public sealed class WorkerPool : IDisposable
             t_insideJob = true;
             try
             {
-                int i;
-                while ((i = Interlocked.Increment(ref _next)) < Count && _error is null)
-                    Run(i);
+                Iterate();
             }
             catch (Exception e)
             {
@@ -178,27 +208,68 @@ public sealed class WorkerPool : IDisposable
             }
         }
 
+        /// <summary>The next iteration to run, or -1 when none is left (or one has failed).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        protected int Next()
+        {
+            int i = Interlocked.Increment(ref _next);
+            return i < Count && Volatile.Read(ref _error) is null ? i : -1;
+        }
+
         public void WaitForHelpers()
         {
-            // Late workers that never joined are excluded by closing the door first.
-            Interlocked.Add(ref _joined, Helpers + 1);
+            // Close the door first: workers that have not joined yet now fail to, and leave at once.
+            Interlocked.Exchange(ref _joined, Closed);
             var spinner = new SpinWait();
             while (Volatile.Read(ref _active) > 0)
                 spinner.SpinOnce(sleep1Threshold: -1);
         }
 
-        public void ThrowIfFailed()
+        /// <summary>After <see cref="WaitForHelpers"/>: the run's first exception (or null); drops the run's state and body.</summary>
+        public Exception? Finish()
         {
-            if (_error is not null)
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_error);
+            var error = _error;
+            _error = null;
+            Clear();
+            return error;
         }
 
-        protected abstract void Run(int i);
+        protected abstract void Iterate();
+
+        protected abstract void Clear();
     }
 
-    private sealed class Job<TState>(int count, TState state, Action<TState, int> body, int helpers) : Job(count, helpers)
+    private sealed class Job<TState> : Job
     {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        protected override void Run(int i) => body(state, i);
+        private TState _state = default!;
+        private Action<TState, int>? _body;
+
+        public void Start(int count, TState state, Action<TState, int> body, int helpers)
+        {
+            _state = state;
+            _body = body;
+            Open(count, helpers);
+        }
+
+        protected override void Iterate()
+        {
+            var body = _body!;
+            var state = _state;
+            int i;
+            while ((i = Next()) >= 0)
+                body(state, i);
+        }
+
+        protected override void Clear()
+        {
+            _state = default!;
+            _body = null;
+        }
+    }
+
+    /// <summary>The idle job of each state type, shared by every pool.</summary>
+    private static class JobSlot<TState>
+    {
+        public static Job<TState>? Idle;
     }
 }
