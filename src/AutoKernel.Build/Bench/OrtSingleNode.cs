@@ -3,14 +3,14 @@ using AutoKernel.Build.Graph;
 using AutoKernel.Build.Onnx;
 using AutoKernel.Generator.Kernels;
 using AutoKernel.Generator.Workloads;
-using Microsoft.ML.OnnxRuntime;
 using Tensor = AutoKernel.Build.Graph.Tensor;
 
 namespace AutoKernel.Build.Bench;
 
 /// <summary>
 /// ONNX Runtime on a one-node model of a workload with the same fused bias, residual and
-/// activation: the hand-tuned baseline each task is compared with.
+/// activation: the hand-tuned baseline each task is compared with (timed in its own process by
+/// <see cref="OrtTiming"/>).
 /// </summary>
 public static class OrtSingleNode
 {
@@ -59,36 +59,6 @@ public static class OrtSingleNode
         return b.ToBytes();
     }
 
-    /// <summary>
-    /// Seconds per run for each of <paramref name="repeat"/> repeats, ONNX Runtime with
-    /// <paramref name="threads"/> intra-op threads and pre-bound input and output buffers.
-    /// </summary>
-    public static double[] Measure(byte[] model, int threads, int repeat, int minRepeatMs, int seed = 1)
-    {
-        using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
-        options.ExecutionMode = ExecutionMode.ORT_SEQUENTIAL;
-        options.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
-        using var session = new InferenceSession(model, options);
-        var random = new Random(seed);
-        var inputNames = session.InputNames.ToArray();
-        var inputs = inputNames.Select(n => OrtValue.CreateTensorValueFromMemory(
-            Random(random, [.. session.InputMetadata[n].Dimensions]).Floats, [.. session.InputMetadata[n].Dimensions.Select(d => (long)d)])).ToArray();
-        var outputNames = session.OutputNames.ToArray();
-        var outputs = outputNames.Select(n => OrtValue.CreateTensorValueFromMemory(
-            new float[session.OutputMetadata[n].Dimensions.Aggregate(1, (p, d) => p * d)], [.. session.OutputMetadata[n].Dimensions.Select(d => (long)d)])).ToArray();
-        using var run = new RunOptions();
-        try
-        {
-            void Once() => session.Run(run, inputNames, inputs, outputNames, outputs);
-            return Timing.Measure(Once, repeat, minRepeatMs);
-        }
-        finally
-        {
-            foreach (var v in inputs.Concat(outputs))
-                v.Dispose();
-        }
-    }
-
     private static string Activation(ModelBuilder b, string x, Epilogue e) => e.Activation switch
     {
         "Clip" => b.Node("Clip", [x, b.Initializer("min", Tensor.Scalar(e.Alpha)), b.Initializer("max", Tensor.Scalar(e.Beta))], name: "act"),
@@ -111,9 +81,18 @@ public static class OrtSingleNode
 public static class Timing
 {
     /// <summary>Seconds per run for each repeat. The run count per repeat grows until a repeat lasts at least <paramref name="minRepeatMs"/>.</summary>
-    public static double[] Measure(Action run, int repeat, int minRepeatMs)
+    public static double[] Measure(Action run, int repeat, int minRepeatMs) => Calibrated(run, 1, repeat, minRepeatMs).Costs;
+
+    /// <summary>
+    /// <paramref name="warmup"/> untimed runs, then AutoTVM's protocol: <c>number</c> grows until
+    /// <c>number</c> runs last at least <paramref name="minRepeatMs"/>, then each of
+    /// <paramref name="repeat"/> repeats times <c>number</c> runs. Returns seconds per run per repeat, and number.
+    /// </summary>
+    public static (double[] Costs, int Number) Calibrated(Action run, int warmup, int repeat, int minRepeatMs)
     {
-        run(); // warm-up (and first-call costs)
+        ArgumentNullException.ThrowIfNull(run);
+        for (int i = 0; i < warmup; i++)
+            run(); // warm-up (and first-call costs)
         int number = 1;
         while (true)
         {
@@ -133,7 +112,7 @@ public static class Timing
                 run();
             costs[r] = Stopwatch.GetElapsedTime(start).TotalSeconds / number;
         }
-        return costs;
+        return (costs, number);
     }
 
     public static double Median(IReadOnlyList<double> values)

@@ -13,7 +13,8 @@ namespace AutoKernel.Build.Cli;
 /// <summary>
 /// `autokernel bench-ops MODEL --target cpu`: for every tunable task, the best of N sampled
 /// configurations against ONNX Runtime on a one-node model of the same workload and epilogue,
-/// in the same run, with the machine's measured FMA peak for the thread count.
+/// in the same run, with the machine's measured FMA peak for the thread count. Each side is timed
+/// in a child process of its own (the runner child, then `autokernel ort-time`), one at a time.
 /// </summary>
 public static class BenchOpsCommand
 {
@@ -100,7 +101,8 @@ public static class BenchOpsCommand
             }
             var results = runner.Measure(candidates);
             var best = results.Where(r => r.Error == MeasureError.None).MaxBy(r => r.Gflops);
-            double ortSeconds = Timing.Median(OrtSingleNode.Measure(OrtSingleNode.BuildModel(task.Workload, epilogue), threads, settings.Repeat, settings.MinRepeatMs));
+            // ONNX Runtime in a process of its own, after the runner child has finished: neither side's idle threads spin while the other runs.
+            double ortSeconds = OrtSeconds(OrtSingleNode.BuildModel(task.Workload, epilogue), threads, settings);
             double ortGflops = task.Workload.Flops / ortSeconds / 1e9;
             int failed = results.Count(r => r.Error != MeasureError.None);
             if (best is null)
@@ -126,6 +128,21 @@ public static class BenchOpsCommand
             w.WriteLine(string.Create(ci, $"sum over the model's nodes of these {counted} tasks: AutoKernel {oursMs:F3} ms, ONNX Runtime {ortMs:F3} ms (ratio {ortMs / oursMs:F2})"));
         w.WriteLine("GFLOPS count the direct computation's operations; Winograd performs fewer multiplies, so its rate can exceed the FMA peak.");
         w.WriteLine();
+    }
+
+    /// <summary>The median seconds per run of ONNX Runtime on the one-node model, timed by `autokernel ort-time`.</summary>
+    private static double OrtSeconds(byte[] model, int threads, Settings settings)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"autokernel-bench-{Environment.ProcessId}-{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(path, model);
+        try
+        {
+            return OrtTiming.Measure(path, threads, new OrtTimingOptions { Repeat = settings.Repeat, MinRepeatMs = settings.MinRepeatMs }).MedianSeconds;
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     /// <summary>The log's best configuration for the task on this target and thread count; none when the log has no valid record.</summary>

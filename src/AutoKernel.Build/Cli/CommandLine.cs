@@ -29,6 +29,7 @@ public static class CommandLine
         root.Subcommands.Add(BenchTunersCommand.CreateCostModel(stdout));
         root.Subcommands.Add(BenchOpsCommand.CreateParallel(stdout));
         root.Subcommands.Add(RunnerCommand.Create());
+        root.Subcommands.Add(OrtTimeCommand.Create(stdout));
         var parse = root.Parse(args);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
         try
