@@ -58,6 +58,11 @@ public static class ModelCompiler
         public float[]? Data { get; set; }
 
         public string? DedupeKey { get; set; }
+
+        /// <summary>A part of another buffer (one output of a multi-output node): the whole and the part's offset in it, in floats.</summary>
+        public BufferDef? Parent { get; init; }
+
+        public long ParentOffset { get; init; }
     }
 
     /// <summary>Where a value lives: a buffer, its layout (0 standard, b blocked) and its logical shape.</summary>
@@ -94,7 +99,7 @@ public static class ModelCompiler
             var outputs = Outputs();
             PlanArena();
             PackAndLayWeights(out byte[] payload);
-            _report.Finish(_steps, _buffers.Where(b => b.Kind == PlanBuffer.Arena).Sum(b => b.Floats));
+            _report.Finish(_steps, _buffers.Where(b => b.Kind == PlanBuffer.Arena && b.Parent is null).Sum(b => b.Floats));
 
             var plan = new ModelPlan(
                 PlanFormat.Version,
@@ -123,7 +128,10 @@ public static class ModelCompiler
             int index = _steps.Count;
             _steps.Add(step);
             foreach (int input in step.Inputs)
-                _buffers[input].LastStep = Math.Max(_buffers[input].LastStep, index);
+            {
+                for (var b = _buffers[input]; b is not null; b = b.Parent)
+                    b.LastStep = Math.Max(b.LastStep, index);
+            }
             if (_buffers[step.Output].FirstStep < 0)
                 _buffers[step.Output].FirstStep = index;
             _buffers[step.Output].LastStep = Math.Max(_buffers[step.Output].LastStep, index);
@@ -204,8 +212,6 @@ public static class ModelCompiler
             int block = firstActivation.Length > 0 && _values[firstActivation] is { Shape.Length: 4 } loc ? loc.Block : 0;
             var lowered = FixedOpLowering.Lower(_graph, node, block)
                 ?? throw new ModelException("cannot be compiled: " + (FixedOpLowering.WhyNot(_graph, node) ?? "no generated kernel computes this operator with these types and attributes")) { Node = node };
-            if (node.Outputs.Count(o => o.Length > 0) != 1)
-                throw new ModelException($"cannot be compiled: {node.Outputs.Count} outputs") { Node = node };
             var op = lowered.Op;
             var inputs = new List<int>();
             foreach (string operand in lowered.Operands)
@@ -215,7 +221,25 @@ public static class ModelCompiler
             }
             var output = NewBuffer(PlanBuffer.Arena, KernelLayouts.Floats(op.Output, op.Block > 0 ? op.Block : 0));
             AddStep(new PlanStep(PlanStep.FixedKind, node.Name, node.OpType, inputs.ToEquatableArray(), output.Id, null, PlanFormat.FromFixedOp(op)));
-            _values[node.Outputs.First(o => o.Length > 0)] = new Loc(output.Id, op.Output.Length == 4 ? KernelLayouts.Normalize(op.Block) : 0, op.Output);
+            var named = node.Outputs.Where(o => o.Length > 0).ToList();
+            if (named.Count == 1)
+            {
+                _values[named[0]] = new Loc(output.Id, op.Output.Length == 4 ? KernelLayouts.Normalize(op.Block) : 0, op.Output);
+                return;
+            }
+            // A multi-output kernel (Split) writes its outputs one after another, each in the standard layout.
+            long offset = 0;
+            foreach (string value in node.Outputs)
+            {
+                var shape = _graph.TypeOf(value)?.Shape ?? throw new ModelException($"output '{value}' has no known shape") { Node = node };
+                long floats = shape.Aggregate(1L, (p, d) => p * d);
+                var part = new BufferDef(_buffers.Count, PlanBuffer.Arena, floats) { Parent = output, ParentOffset = offset, FirstStep = output.FirstStep, LastStep = output.FirstStep };
+                _buffers.Add(part);
+                _values[value] = new Loc(part.Id, 0, shape);
+                offset += floats;
+            }
+            if (op.Block != 0 || offset != output.Floats)
+                throw new ModelException($"the {op.OpType} kernel's output ({output.Floats} floats) does not hold the node's {named.Count} outputs ({offset} floats)") { Node = node };
         }
 
         /// <summary>A float initializer as a weights buffer (standard layout), stored once however many nodes read it.</summary>
@@ -280,7 +304,7 @@ public static class ModelCompiler
                 int source = _values.TryGetValue(o.Name, out var loc) ? loc.Buffer : Constant(o.Name, _graph.Nodes.FirstOrDefault() ?? new Node("", "", [], []));
                 var buffer = _buffers[source];
                 int outputId;
-                if (loc is not null && loc.Block == 0 && buffer.Kind == PlanBuffer.Arena && buffer.Floats == floats && claimed.Add(source))
+                if (loc is not null && loc.Block == 0 && buffer.Kind == PlanBuffer.Arena && buffer.Parent is null && buffer.Floats == floats && claimed.Add(source))
                 {
                     buffer.Kind = PlanBuffer.Output;
                     buffer.Offset = index;
@@ -306,12 +330,14 @@ public static class ModelCompiler
 
         private void PlanArena()
         {
-            var requests = _buffers.Where(b => b.Kind == PlanBuffer.Arena)
+            var requests = _buffers.Where(b => b.Kind == PlanBuffer.Arena && b.Parent is null)
                 .Select(b => new ArenaRequest(b.Id, b.Floats, Math.Max(0, b.FirstStep), Math.Max(b.FirstStep, b.LastStep)))
                 .ToList();
             var (offsets, arena) = ArenaPlanner.Plan(requests);
             foreach (var (id, offset) in offsets)
                 _buffers[id].Offset = offset;
+            foreach (var part in _buffers.Where(b => b.Parent is not null))
+                part.Offset = part.Parent!.Offset + part.ParentOffset;
             _report.ArenaFloats = arena;
         }
 
