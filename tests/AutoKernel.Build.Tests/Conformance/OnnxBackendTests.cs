@@ -68,5 +68,48 @@ public sealed class OnnxBackendTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// The same cases as generated models: compiled with an empty log (fallback schedules), built
+    /// by the real source generator and run. A case that cannot run as a generated model is skipped
+    /// only for a documented limit (tensors other than float32 at run time), saying which.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Case_runs_as_a_generated_model(string name)
+    {
+        if (name.Length == 0)
+            Assert.Skip($"ONNX backend test folder {TestPaths.OnnxTests} is absent: conformance cases skipped.");
+        string dir = Path.Combine(TestPaths.OnnxTests, name);
+        var graph = OnnxImporter.Load(Path.Combine(dir, "model.onnx"));
+        var unsupported = graph.Nodes.Where(n => !ModelPipeline.IsSupported(n.Domain, n.OpType)).Select(n => n.OpType).Distinct().ToList();
+        if (unsupported.Count > 0)
+            Assert.Skip($"operator {string.Join(", ", unsupported)} is not supported");
+
+        string data = Path.Combine(dir, "test_data_set_0");
+        var inputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        for (int i = 0; i < graph.Inputs.Count; i++)
+            inputs[graph.Inputs[i].Name] = ReadTensor(Path.Combine(data, $"input_{i}.pb"));
+        var loaded = ModelPipeline.Prepare(graph, inputs.ToDictionary(kv => kv.Key, kv => kv.Value.Shape));
+        var nonFloat = loaded.Optimized.Inputs.Concat(loaded.Optimized.Outputs)
+            .Where(v => !loaded.Optimized.Initializers.ContainsKey(v.Name) && (loaded.Optimized.TypeOf(v.Name)?.ElementType ?? v.Type.ElementType) != DataType.Float)
+            .Select(v => v.Name).ToList();
+        if (nonFloat.Count > 0)
+            Assert.Skip($"{string.Join(", ", nonFloat)} not float32: generated models take and produce float32 tensors only");
+
+        var target = Targets.CpuTargets.Host(2);
+        var compiled = AutoKernel.Build.Compile.ModelCompiler.Compile(loaded, AutoKernel.Build.Records.RecordLog.Empty, target);
+        using var model = AutoKernel.Build.Compile.GeneratedModel.Build(compiled);
+        using var instance = model.CreateInstance();
+        var actual = model.Run(instance, inputs);
+        for (int i = 0; i < loaded.Optimized.Outputs.Count; i++)
+        {
+            string outputName = loaded.Optimized.Outputs[i].Name;
+            var expected = ReadTensor(Path.Combine(data, $"output_{i}.pb"));
+            var result = TensorComparison.Compare(actual[outputName], expected, Rtol, Atol);
+            output.WriteLine($"{name} {outputName} (generated): {result}");
+            Assert.True(result.Passed, $"{name} output '{outputName}' (generated): {result}");
+        }
+    }
+
     private static Tensor ReadTensor(string path) => TensorProtos.ToTensor(TensorProto.Parser.ParseFrom(File.ReadAllBytes(path)));
 }
