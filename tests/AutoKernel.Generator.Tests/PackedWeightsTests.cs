@@ -40,7 +40,7 @@ public sealed unsafe class PackedWeightsTests
         return [.. all.Where((_, i) => i % Math.Max(1, all.Count / count) == 0).Take(count)];
     }
 
-    private static (int Input, int Weights, int Bias, int Output) StandardLengths(Workload workload) => workload switch
+    internal static (int Input, int Weights, int Bias, int Output) StandardLengths(Workload workload) => workload switch
     {
         Conv2dWorkload c => (c.Batch * c.InChannels * c.InHeight * c.InWidth,
             c.OutChannels * (c.InChannels / c.Groups) * c.KernelHeight * c.KernelWidth,
@@ -190,6 +190,69 @@ public sealed unsafe class PackedWeightsTests
             Assert.Equal(source, template.Emit(workload, e, config, Avx512, "N", "K"));
             Assert.Single(System.Text.RegularExpressions.Regex.Matches(source, @"public void Bind\(float\* weights, float\* bias\)"));
             Assert.DoesNotContain("new float[", source);
+        }
+    }
+}
+
+/// <summary>
+/// A bound kernel of every template runs on a two-thread pool without allocating on any thread.
+/// Alone in its collection: the check counts every thread's allocations.
+/// </summary>
+[Collection(nameof(BoundRunAllocationTests))]
+[CollectionDefinition(nameof(BoundRunAllocationTests), DisableParallelization = true)]
+public sealed unsafe class BoundRunAllocationTests
+{
+    private static readonly CpuTarget Avx512 = new(512, 2, "test");
+
+    [Fact]
+    public void Bound_kernels_of_every_template_allocate_nothing_per_run_on_two_threads()
+    {
+        var cases = new List<KernelCase>();
+        foreach (var row in PackedWeightsTests.Cases().Select(r => r.Data))
+        {
+            var template = KernelTemplates.All.Single(t => t.Name == row.Item1);
+            var config = template.CreateSpace(row.Item2, Avx512).EnumerateValid().First();
+            var e = new Epilogue(true, true, row.Item3, row.Item3 == "Clip" ? -0.5f : 0f, row.Item3 == "Clip" ? 0.7f : 0f);
+            string name = $"R{cases.Count}";
+            cases.Add(new KernelCase(row.Item2, e, config, Avx512, name, template.Emit(row.Item2, e, config, Avx512, KernelBatch.Namespace, name)));
+        }
+        KernelBatch.Compile(cases);
+        using var pool = new WorkerPool(2);
+        foreach (var kc in cases)
+        {
+            var owner = kc.Create();
+            var random = new Random(cases.IndexOf(kc));
+            var (_, weights, channels, _) = PackedWeightsTests.StandardLengths(kc.Workload);
+            owner.Prepare(NaiveConv.Random(random, weights), NaiveConv.Random(random, channels));
+            var w = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)owner.PackedWeightsLength * sizeof(float), 64);
+            var b = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)Math.Max(1, owner.PackedBiasLength) * sizeof(float), 64);
+            try
+            {
+                owner.CopyPacked(new Span<float>(w, owner.PackedWeightsLength), new Span<float>(b, owner.PackedBiasLength));
+                var kernel = kc.Create();
+                kernel.Bind(w, b);
+                var x = NaiveConv.Random(random, kernel.InputLength);
+                var y = new float[kernel.OutputLength];
+                var r = NaiveConv.Random(random, kernel.OutputLength);
+                fixed (float* px = x, py = y, pr = r)
+                {
+                    kernel.Run(px, py, pr, pool);
+                    long fewest = long.MaxValue;
+                    for (int round = 0; round < 5; round++)
+                    {
+                        long before = GC.GetTotalAllocatedBytes(precise: true);
+                        for (int i = 0; i < 20; i++)
+                            kernel.Run(px, py, pr, pool);
+                        fewest = Math.Min(fewest, GC.GetTotalAllocatedBytes(precise: true) - before);
+                    }
+                    Assert.True(fewest == 0, $"{kc}: {fewest} bytes per 20 runs");
+                }
+            }
+            finally
+            {
+                System.Runtime.InteropServices.NativeMemory.AlignedFree(w);
+                System.Runtime.InteropServices.NativeMemory.AlignedFree(b);
+            }
         }
     }
 }
