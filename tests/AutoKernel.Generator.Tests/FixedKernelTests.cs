@@ -56,7 +56,11 @@ public sealed class FixedKernelTests
             int divisor = includePad ? (Math.Min(i * s - pad + k, h + padEnd) - (i * s - pad)) * (Math.Min(j * s - pad + k, w + padEnd) - (j * s - pad)) : cells;
             expected[(b * oh + i) * ow + j] = kind == "MaxPool" ? acc : acc / divisor;
         }
-        var op = new FixedOp(kind, [[n, c, h, w]], [n, c, oh, ow], 16, [k, k], [s, s], [pad, pad], includePad);
+        var op = new FixedOp(kind, [[n, c, h, w]], [n, c, oh, ow], 16, new Dictionary<string, string>
+        {
+            ["kernel_shape"] = $"{k},{k}", ["strides"] = $"{s},{s}", ["dilations"] = "1,1", ["pads_begin"] = $"{pad},{pad}",
+            ["pads_end"] = $"{padEnd},{padEnd}", ["count_include_pad"] = includePad ? "1" : "0",
+        });
         AssertClose(expected, Run(op, x));
     }
 
@@ -82,7 +86,10 @@ public sealed class FixedKernelTests
         var b = NaiveConv.Random(random, count);
         var e = new Epilogue(false, false, activation, 0, activation == "Clip" ? 0.5f : 0);
         var expected = Enumerable.Range(0, count).Select(i => NaiveConv.Activate(e, kind switch { "Add" => a[i] + b[i], "Mul" => a[i] * b[i], _ => a[i] })).ToArray();
-        var op = new FixedOp(kind, kind == "Activation" ? [shape] : [shape, shape], shape, 0, Activation: e);
+        var op = new FixedOp(kind, kind == "Activation" ? [shape] : [shape, shape], shape, 0, new Dictionary<string, string>
+        {
+            ["activation"] = activation, ["activation_alpha"] = FixedOp.Float(e.Alpha), ["activation_beta"] = FixedOp.Float(e.Beta),
+        });
         AssertClose(expected, kind == "Activation" ? Run(op, a) : Run(op, a, b));
     }
 
@@ -98,7 +105,7 @@ public sealed class FixedKernelTests
             for (int c = 0; c < 1000; c++)
                 expected[r * 1000 + c] = (float)(Math.Exp(row[c] - max) / sum);
         }
-        AssertClose(expected, Run(new FixedOp("Softmax", [[3, 1000]], [3, 1000], 0), x));
+        AssertClose(expected, Run(new FixedOp("Softmax", [[3, 1000]], [3, 1000], 0, new Dictionary<string, string> { ["axis"] = "1" }), x));
     }
 
     [Fact]
@@ -113,7 +120,8 @@ public sealed class FixedKernelTests
             Array.Copy(a, n * 16 * 9, expected, n * 48 * 9, 16 * 9);
             Array.Copy(b, n * 32 * 9, expected, n * 48 * 9 + 16 * 9, 32 * 9);
         }
-        AssertClose(expected, Run(new FixedOp("Concat", [[2, 16, 3, 3], [2, 32, 3, 3]], [2, 48, 3, 3], 16), a, b));
-        Assert.False(FixedKernels.Supports(new FixedOp("Concat", [[2, 8, 3, 3], [2, 32, 3, 3]], [2, 40, 3, 3], 16)));
+        var axis = new Dictionary<string, string> { ["axis"] = "1" };
+        AssertClose(expected, Run(new FixedOp("Concat", [[2, 16, 3, 3], [2, 32, 3, 3]], [2, 48, 3, 3], 16, axis), a, b));
+        Assert.False(FixedKernels.Supports(new FixedOp("Concat", [[2, 8, 3, 3], [2, 32, 3, 3]], [2, 40, 3, 3], 16, axis)));
     }
 }

@@ -148,7 +148,7 @@ public static class FixedOpLowering
             case "ReduceMax":
             case "ReduceMin":
             case "ReduceProd":
-                return Reduce(graph, node, xs, y);
+                return Reduce(graph, node, xs, y, block);
             case "Softmax":
             case "LogSoftmax":
             {
@@ -299,7 +299,7 @@ public static class FixedOpLowering
         return BlockableShapes(graph, node.OpType, [node.Input(0)], [xs], y, xs.Length == 4 ? block : 0, attrs);
     }
 
-    private static LoweredOp Reduce(ModelGraph graph, Node node, int[] xs, int[] y)
+    private static LoweredOp Reduce(ModelGraph graph, Node node, int[] xs, int[] y, int block)
     {
         bool axesInput = node.OpType == "ReduceSum" ? graph.Opset >= 13 : graph.Opset >= 18;
         long[]? axes;
@@ -328,6 +328,9 @@ public static class FixedOpLowering
         {
             normalized = [.. axes.Select(a => Axis(a, xs.Length)).Distinct().Order()];
         }
+        // A mean or max over H and W of a 4-D tensor with kept dims is a global pool, which also runs blocked.
+        if (node.OpType is "ReduceMean" or "ReduceMax" && xs.Length == 4 && y.Length == 4 && normalized.SequenceEqual([2, 3]))
+            return Blockable(graph, node.OpType == "ReduceMean" ? "GlobalAveragePool" : "GlobalMaxPool", [node.Input(0)], y, block, []);
         return Make(node.OpType, [node.Input(0)], graph, [xs], y, 0, [new("axes", FixedOp.Ints(normalized))]);
     }
 

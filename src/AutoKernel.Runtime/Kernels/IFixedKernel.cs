@@ -3,9 +3,11 @@ using AutoKernel.Runtime.Threading;
 namespace AutoKernel.Runtime.Kernels;
 
 /// <summary>
-/// A generated kernel for an operator that is not tuned (pooling, elementwise, softmax, concat,
-/// layout transforms): shapes are constants, the schedule is fixed. Buffers are in the layouts the
-/// kernel was emitted for (NCHW[b]c for the spatial operators, row-major otherwise).
+/// A generated kernel for an operator that is not tuned (pooling, elementwise, reductions, data
+/// movement, normalization, matrix products, untuned convolutions, layout transforms): shapes are
+/// constants, the schedule is fixed. Buffers are in the layouts the kernel was emitted for: NCHW[b]c
+/// for the computed inputs and the output of a blocked kernel (initializer inputs stay row-major),
+/// row-major otherwise. Run allocates nothing.
 /// </summary>
 public unsafe interface IFixedKernel
 {
