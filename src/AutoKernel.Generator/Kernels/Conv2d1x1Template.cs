@@ -109,7 +109,7 @@ internal sealed class Conv2d1x1Emitter
         {
             EmitterShared.Usings(_w);
             _w.Line();
-            _w.Block("public sealed unsafe class " + className + " : ITunedKernel", () =>
+            _w.Block("internal sealed unsafe class " + className + " : ITunedKernel", () =>
             {
                 L($"public const int IcBn = {_icBn}, OcBn = {_ocBn};");
                 EmitterShared.PackedStorage(_w, className, wLen, (NeedsMask ? 2 : 1) * _ocb * _ocBn);

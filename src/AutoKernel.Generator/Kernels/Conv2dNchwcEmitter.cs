@@ -167,7 +167,7 @@ internal sealed class Conv2dNchwcEmitter
         {
             EmitterShared.Usings(_w);
             _w.Line();
-            _w.Block("public sealed unsafe class " + className + " : ITunedKernel", () =>
+            _w.Block("internal sealed unsafe class " + className + " : ITunedKernel", () =>
             {
                 EmitMembers(vc, className);
                 _w.Line();

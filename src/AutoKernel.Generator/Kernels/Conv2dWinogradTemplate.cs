@@ -127,7 +127,7 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
         w.Line();
         w.Line("namespace " + ns + ";");
         w.Line();
-        w.Block($"public sealed unsafe class {className} : ITunedKernel", () =>
+        w.Block($"internal sealed unsafe class {className} : ITunedKernel", () =>
         {
             w.Line($"private const int N = {I(c.Batch)}, C = {I(c.InChannels)}, CP = {I(cp)}, K = {I(c.OutChannels)}, KPV = {I(kpv)}, KPT = {I(kpt)};");
             w.Line($"private const int H = {I(c.InHeight)}, W = {I(c.InWidth)}, OH = {I(c.OutHeight)}, OW = {I(c.OutWidth)}, PT = {I(c.PadTop)}, PL = {I(c.PadLeft)};");

@@ -147,7 +147,7 @@ public sealed class DenseTemplate : KernelTemplate
         w.Line();
         w.Block($"namespace {ns}", () =>
         {
-            w.Block($"public sealed unsafe class {className} : AutoKernel.Runtime.Kernels.ITunedKernel", () =>
+            w.Block($"internal sealed unsafe class {className} : AutoKernel.Runtime.Kernels.ITunedKernel", () =>
             {
                 w.Line(Invariant($"private const int M = {M}, N = {N}, K = {K};"));
                 w.Line(Invariant($"private const int TN = {tn}, TM = {tm}, TK = {tk}, VF = {vf};"));

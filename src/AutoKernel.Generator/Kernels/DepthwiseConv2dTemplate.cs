@@ -144,7 +144,7 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
         w.Line();
         w.Block($"namespace {ns}", () =>
         {
-            w.Block($"public sealed unsafe class {className} : AutoKernel.Runtime.Kernels.ITunedKernel", () =>
+            w.Block($"internal sealed unsafe class {className} : AutoKernel.Runtime.Kernels.ITunedKernel", () =>
             {
                 w.Line(Invariant($"private const int B = {c.Batch}, C = {C}, H = {H}, W = {W}, OH = {OH}, OW = {OW};"));
                 w.Line(Invariant($"private const int KH = {KH}, KW = {KW}, SH = {SH}, SW = {SW}, DH = {DH}, DW = {DW}, PT = {PT}, PL = {PL};"));

@@ -140,7 +140,7 @@ public sealed class GroupConv2dTemplate : KernelTemplate
         {
             EmitterShared.Usings(w);
             w.Line();
-            w.Block($"public sealed unsafe class {className} : ITunedKernel", () =>
+            w.Block($"internal sealed unsafe class {className} : ITunedKernel", () =>
             {
                 w.Line(Invariant($"private const int N = {c.Batch}, C = {c.InChannels}, K = {c.OutChannels}, G = {c.Groups}, CG = {cg}, KG = {kg};"));
                 w.Line(Invariant($"private const int H = {c.InHeight}, W = {c.InWidth}, OH = {c.OutHeight}, OW = {c.OutWidth}, KH = {c.KernelHeight}, KW = {c.KernelWidth};"));

@@ -41,8 +41,9 @@ public abstract class KernelTemplate
     public abstract ConfigSpace CreateSpace(Workload workload, CpuTarget target);
 
     /// <summary>
-    /// C# source of a public sealed class <paramref name="className"/> in namespace
-    /// <paramref name="ns"/>, implementing ITunedKernel. Shapes are constants; the hot loops are
+    /// C# source of an internal sealed class <paramref name="className"/> in namespace
+    /// <paramref name="ns"/>, implementing ITunedKernel (internal, so two assemblies that ship the
+    /// same kernel never clash when one references the other). Shapes are constants; the hot loops are
     /// unsafe pointer code with [MethodImpl(MethodImplOptions.AggressiveOptimization)], and they
     /// allocate nothing. The code runs on any machine: it uses the target's vector width where that
     /// is accelerated and a portable path otherwise.

@@ -51,7 +51,7 @@ internal static class FixedEmit
         {
             EmitterShared.Usings(w);
             w.Line();
-            w.Block($"public sealed unsafe class {className} : IFixedKernel", () =>
+            w.Block($"internal sealed unsafe class {className} : IFixedKernel", () =>
             {
                 w.Line(Invariant($"public int InputCount => {op.Inputs.Count};"));
                 w.Line("public int InputLength(int index) => index switch");
