@@ -173,7 +173,7 @@ public static class FixedKernels
         {
             return FixedEmit.ValidLayout(op) && Families.Any(f => f.Supports(op));
         }
-        catch (FormatException)
+        catch (Exception e) when (e is FormatException or OverflowException)
         {
             return false;
         }

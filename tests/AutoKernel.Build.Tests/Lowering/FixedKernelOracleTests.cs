@@ -44,6 +44,19 @@ public sealed class FixedKernelOracleTests
     }
 
     [Theory]
+    [InlineData("mobilenet_v3_small")]
+    public void Unoptimized_graphs_lower_too(string name)
+    {
+        // Before the passes: BatchNormalization and activations stand alone, Clip carries its bounds as inputs.
+        var graph = Graphs.Prepare(ModelZoo.Create(name, imageSize: 32)).Resolved;
+        var untuned = graph.Nodes.Where(n => TaskExtractor.WorkloadOf(graph, n) is null).ToList();
+        Assert.Contains(untuned, n => n.OpType == "BatchNormalization");
+        var lowered = FixedKernelHarness.LowerAll(untuned.Select(n => new OracleCase($"{name}@16", graph, n, 16, n.OpType == "Gemm" ? 1e-4 : 1e-5)));
+        Assert.Contains(lowered, x => x.Op.Op.OpType == "BatchNormalization" && x.Op.Op.Block == 16);
+        FixedKernelHarness.CheckLowered(lowered);
+    }
+
+    [Theory]
     [InlineData("resnet18")]
     [InlineData("mobilenet_v3_small")]
     public void Tuned_nodes_lower_to_fixed_kernels_too(string name)

@@ -46,7 +46,7 @@ internal static class FixedEmit
     public static string Class(FixedOp op, string ns, string className, Action<CodeWriter> run)
     {
         var w = new CodeWriter();
-        EmitterShared.Header(w, "fixed " + op.OpType, op.ToString().Replace('\n', ' '));
+        EmitterShared.Header(w, "fixed " + op.OpType, op.ToString().Replace('\r', ' ').Replace('\n', ' '));
         w.Block("namespace " + ns, () =>
         {
             EmitterShared.Usings(w);
