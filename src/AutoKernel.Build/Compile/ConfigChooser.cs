@@ -14,58 +14,89 @@ public sealed record ChosenConfig(KernelTemplate Template, Config Config, string
 }
 
 /// <summary>
-/// Picks each task's schedule, as AutoTVM's apply_history_best with its fallback: the best record
-/// of this target and thread count; else the best record of a target with the same ISA and vector
-/// width (another CPU model, or another thread count), saying so; else a configuration chosen by
-/// rule (<see cref="FallbackConfig"/>). Records whose template and knob values no longer match this
-/// version's space are skipped.
+/// Picks each tuned node's schedule, as AutoTVM's apply_history_best with its fallback: the best
+/// record of this target and thread count; else the best record of a target with the same ISA and
+/// vector width (another CPU model, or another thread count), saying so; else a configuration
+/// chosen by rule (<see cref="FallbackConfig"/>). Records whose template and knob values no longer
+/// match this version's space are skipped.
+/// <para>
+/// Layouts: a node's input arrives in the channel block its producer chose. A record whose kernel
+/// reads another block needs a layout transform first, so records are compared by their measured
+/// cost plus, when their input block differs, an estimate of that transform
+/// (<see cref="TransformSeconds"/>): a slightly slower schedule that reads the producer's layout
+/// wins over a faster one that would need a copy of the whole tensor (a simplified form of TVM's
+/// graph tuner, greedy along the graph).
+/// </para>
 /// </summary>
 public sealed class ConfigChooser(RecordLog log, CpuTarget target)
 {
-    private readonly Dictionary<string, ChosenConfig> _chosen = new(StringComparer.Ordinal);
+    /// <summary>Bandwidth assumed for a layout transform's estimate (read and write), bytes per second.</summary>
+    public const double TransformBandwidth = 10e9;
+
+    /// <summary>Fixed cost assumed per transform step (the pool's dispatch), seconds.</summary>
+    public const double TransformOverhead = 5e-6;
+
+    private readonly Dictionary<(string, int), ChosenConfig> _chosen = [];
+    private readonly HashSet<string> _warned = new(StringComparer.Ordinal);
 
     public CpuTarget Target { get; } = target;
 
     /// <summary>One line per task that did not use an exact record (AutoTVM's fallback warning).</summary>
     public List<string> Warnings { get; } = [];
 
-    public ChosenConfig Choose(Workload workload)
+    /// <summary>The schedule for a node of <paramref name="workload"/> whose input is in layout <paramref name="inputBlock"/> (0 standard).</summary>
+    public ChosenConfig Choose(Workload workload, int inputBlock = 0)
     {
-        if (_chosen.TryGetValue(workload.Key, out var known))
+        if (_chosen.TryGetValue((workload.Key, inputBlock), out var known))
             return known;
         var space = new TaskSpace(workload, Target);
         var ignored = new List<string>();
-        ChosenConfig? chosen = Best(space, log.Records.Where(r => r.Target == Target.Description && r.Threads == Target.Cores), ignored, TunedStep.FromRecord);
+        double penalty = workload is Conv2dWorkload c ? TransformSeconds((long)c.Batch * c.InChannels * c.InHeight * c.InWidth) : 0;
+        ChosenConfig? chosen = Best(space, log.Records.Where(r => r.Target == Target.Description && r.Threads == Target.Cores), ignored, TunedStep.FromRecord, inputBlock, penalty);
+        bool warn = _warned.Add(workload.Key);
         if (chosen is null)
         {
             string isa = IsaOf(Target.Description);
-            var similar = log.Records.Where(r => IsaOf(r.Target) == isa)
-                .OrderBy(r => r.Threads == Target.Cores ? 0 : 1);
-            chosen = Best(space, similar, ignored, TunedStep.FromSimilarTarget);
-            if (chosen is not null)
-            {
+            var sameThreads = log.Records.Where(r => IsaOf(r.Target) == isa && r.Threads == Target.Cores);
+            var otherThreads = log.Records.Where(r => IsaOf(r.Target) == isa && r.Threads != Target.Cores);
+            chosen = Best(space, sameThreads, ignored, TunedStep.FromSimilarTarget, inputBlock, penalty)
+                ?? Best(space, otherThreads, ignored, TunedStep.FromSimilarTarget, inputBlock, penalty);
+            if (chosen is not null && warn)
                 Warnings.Add($"{workload.Key}: no record for {Target.Description} with {Target.Cores} thread(s); using the best record from '{chosen.Record!.Target}' with {chosen.Record.Threads} thread(s), {chosen.Describe()}");
-            }
         }
         if (chosen is null)
         {
-            chosen = FallbackConfig.Choose(workload, Target);
-            Warnings.Add($"{workload.Key}: no tuning record for {Target.Description} with {Target.Cores} thread(s); using the fallback configuration {chosen.Describe()}, which may be much slower (run autokernel tune)");
+            chosen = FallbackConfig.Choose(workload, Target, inputBlock);
+            if (warn)
+                Warnings.Add($"{workload.Key}: no tuning record for {Target.Description} with {Target.Cores} thread(s); using the fallback configuration {chosen.Describe()}, which may be much slower (run autokernel tune)");
         }
-        _chosen[workload.Key] = chosen;
+        _chosen[(workload.Key, inputBlock)] = chosen;
         return chosen;
     }
 
-    private static ChosenConfig? Best(TaskSpace space, IEnumerable<TuningRecord> records, List<string> ignored, string source)
+    /// <summary>The estimated time of transforming a tensor of <paramref name="floats"/> floats into another layout.</summary>
+    public static double TransformSeconds(long floats) => TransformOverhead + floats * 8.0 / TransformBandwidth;
+
+    private ChosenConfig? Best(TaskSpace space, IEnumerable<TuningRecord> records, List<string> ignored, string source, int inputBlock, double penalty)
     {
         var key = space.Workload!.Key;
-        // Same ordering as RecordLog.Best: lowest mean cost, the earliest on a tie (OrderBy is stable).
-        foreach (var r in records.Where(r => r.IsValid && r.WorkloadKey == key).OrderBy(r => r.MeanCost))
+        ChosenConfig? best = null;
+        double bestScore = double.PositiveInfinity;
+        // Lowest mean cost plus the transform a different input layout needs; the earliest record on a tie.
+        foreach (var r in records.Where(r => r.IsValid && r.WorkloadKey == key))
         {
-            if (TuningJob.PointOf(space, r, ignored) is { } point)
-                return new ChosenConfig(space.Templates[point.Space], point.Config, source, r);
+            double score = r.MeanCost;
+            if (score >= bestScore)
+                continue;
+            if (TuningJob.PointOf(space, r, ignored) is not { } point)
+                continue;
+            var template = space.Templates[point.Space];
+            if (KernelLayouts.Of(template, point.Config, Target).Input != KernelLayouts.Normalize(inputBlock))
+                score += penalty;
+            if (score < bestScore)
+                (best, bestScore) = (new ChosenConfig(template, point.Config, source, r), score);
         }
-        return null;
+        return best;
     }
 
     /// <summary>"x64 AVX-512, AMD EPYC 9654" → "x64 AVX-512": architecture and vector ISA, without the CPU model.</summary>

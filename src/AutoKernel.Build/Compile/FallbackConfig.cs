@@ -16,7 +16,8 @@ public static class FallbackConfig
 {
     private const int MaxEnumerated = 400_000;
 
-    public static ChosenConfig Choose(Workload workload, CpuTarget target)
+    /// <param name="inputBlock">The layout the node's input arrives in: a channel block the template can read is preferred.</param>
+    public static ChosenConfig Choose(Workload workload, CpuTarget target, int inputBlock = 0)
     {
         var templates = KernelTemplates.All.Where(t => t.Supports(workload)).ToList();
         if (templates.Count == 0)
@@ -26,6 +27,8 @@ public static class FallbackConfig
             ?? templates[0];
         var space = template.CreateSpace(workload, target);
         var preferred = Preferences(template.Name, target);
+        if (inputBlock > 1 && preferred.ContainsKey("tile_ic"))
+            preferred["tile_ic"] = inputBlock;
         Config? best = null;
         double bestScore = double.PositiveInfinity;
         int seen = 0;

@@ -185,7 +185,8 @@ public static class ModelCompiler
 
         private void Tuned(Node node, Generator.Workloads.Workload workload, float[] weights, float[]? bias)
         {
-            var chosen = chooser.Choose(workload);
+            int arriving = _values.TryGetValue(node.Input(0), out var producer) ? producer.Block : 0;
+            var chosen = chooser.Choose(workload, arriving);
             var epilogue = TaskExtractor.EpilogueOf(node) with { Bias = bias is not null };
             var target = chooser.Target;
             var (inBlock, outBlock) = KernelLayouts.Of(chosen.Template, chosen.Config, target);
