@@ -120,8 +120,9 @@ public static class ModelBench
         w.WriteLine($"  AutoKernel time by step kind: {kinds}");
         w.WriteLine(string.Create(c, $"    (of a profiled run: {profiledMs:F3} ms over {ak.ProfiledRuns} runs, vs {meanMs:F3} ms unprofiled, {(profiledMs / meanMs - 1) * 100:+0.0;-0.0}%; steps {shares.Values.Sum() * 100:F1}% of it)"));
         w.WriteLine(string.Create(c, $"  construction: AutoKernel {ak.ConstructionSeconds * 1e3:F1} ms (model constructor: weights, kernels, pool; sources built in {ak.BuildSeconds:F1} s), ONNX Runtime {ort.SessionSeconds * 1e3:F1} ms (session creation)"));
-        string since = ak.PeakResetAfterBuild ? "since the build" : "including the in-process build";
-        w.WriteLine($"  peak memory: AutoKernel {CompileReport.Bytes(ak.PeakWorkingSetBytes)} working set ({since}; {CompileReport.Bytes(ak.BaselineWorkingSetBytes)} before construction), {CompileReport.Bytes(ak.PeakPrivateBytes)} private (process {ak.ProcessId.ToString(c)}); ONNX Runtime {CompileReport.Bytes(ort.PeakWorkingSetBytes)} working set, {CompileReport.Bytes(ort.PeakPrivateBytes)} private (process {ort.ProcessId.ToString(c)})");
+        string since = ak.PeakResetAfterBuild ? "" : ", the peak includes the in-process build";
+        w.WriteLine($"  peak memory: AutoKernel {CompileReport.Bytes(ak.PeakWorkingSetBytes)} working set (+{CompileReport.Bytes(Math.Max(0, ak.PeakWorkingSetBytes - ak.BaselineWorkingSetBytes))} over {CompileReport.Bytes(ak.BaselineWorkingSetBytes)} after building the sources{since}), {CompileReport.Bytes(ak.PeakPrivateBytes)} private (process {ak.ProcessId.ToString(c)})");
+        w.WriteLine($"               ONNX Runtime {CompileReport.Bytes(ort.PeakWorkingSetBytes)} working set (+{CompileReport.Bytes(Math.Max(0, ort.PeakWorkingSetBytes - ort.BaselineWorkingSetBytes))} over {CompileReport.Bytes(ort.BaselineWorkingSetBytes)} before the session), {CompileReport.Bytes(ort.PeakPrivateBytes)} private (process {ort.ProcessId.ToString(c)})");
     }
 
     /// <summary>One row per (threads, engine, repeat).</summary>

@@ -50,6 +50,9 @@ public sealed record OrtTimingResult
     /// <summary>The child's peak resident set (Linux VmHWM; Windows peak working set), bytes.</summary>
     public long PeakWorkingSetBytes { get; init; }
 
+    /// <summary>The child's working set just before the session was created (runtime and libraries loaded), bytes.</summary>
+    public long BaselineWorkingSetBytes { get; init; }
+
     /// <summary>
     /// The child's private bytes (Process.PrivateMemorySize64), the largest of the samples taken after
     /// session creation, after the first run and after the timed runs, with the session open.
@@ -147,6 +150,9 @@ public static class OrtTiming
             InterOpNumThreads = 1,
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
+        long baselineWorkingSet;
+        using (var before = Process.GetCurrentProcess())
+            baselineWorkingSet = before.WorkingSet64;
         var clock = Stopwatch.StartNew();
         InferenceSession session;
         try
@@ -198,6 +204,7 @@ public static class OrtTiming
                     Threads = threads,
                     SessionSeconds = sessionSeconds,
                     PeakWorkingSetBytes = self.PeakWorkingSet64,
+                    BaselineWorkingSetBytes = baselineWorkingSet,
                     PeakPrivateBytes = privateBytes,
                     ProcessId = Environment.ProcessId,
                 };
