@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using AutoKernel.Build.Compare;
@@ -52,6 +50,9 @@ public sealed record OrtTimingResult
     /// <summary>The child's peak resident set (Linux VmHWM; Windows peak working set), bytes.</summary>
     public long PeakWorkingSetBytes { get; init; }
 
+    /// <summary>The child's working set just before the session was created (runtime and libraries loaded), bytes.</summary>
+    public long BaselineWorkingSetBytes { get; init; }
+
     /// <summary>
     /// The child's private bytes (Process.PrivateMemorySize64), the largest of the samples taken after
     /// session creation, after the first run and after the timed runs, with the session open.
@@ -99,63 +100,22 @@ public static class OrtTiming
         ArgumentOutOfRangeException.ThrowIfNegative(options.MinRepeatMs, nameof(options));
         var ci = CultureInfo.InvariantCulture;
 
-        // The same executable as the runner child: this app host, the one beside this assembly, or `dotnet autokernel.dll`.
-        var (fileName, runnerArguments) = Runner.DefaultCommand();
-        var info = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            CreateNoWindow = true,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        foreach (string a in runnerArguments[..^1])
-            info.ArgumentList.Add(a);
-        info.ArgumentList.Add(CommandName);
-        info.ArgumentList.Add(Path.GetFullPath(modelPath));
+        var args = new List<string> { CommandName, Path.GetFullPath(modelPath) };
         foreach (var (flag, value) in new[]
         {
             ("--threads", threads), ("--warmup", options.Warmup), ("--repeat", options.Repeat),
             ("--min-repeat-ms", options.MinRepeatMs), ("--seed", options.Seed),
         })
         {
-            info.ArgumentList.Add(flag);
-            info.ArgumentList.Add(value.ToString(ci));
+            args.Add(flag);
+            args.Add(value.ToString(ci));
         }
         foreach (var (name, shape) in options.InputShapes ?? new Dictionary<string, int[]>())
         {
-            info.ArgumentList.Add("--input-shape");
-            info.ArgumentList.Add(name + "=" + string.Join(",", shape.Select(d => d.ToString(ci))));
+            args.Add("--input-shape");
+            args.Add(name + "=" + string.Join(",", shape.Select(d => d.ToString(ci))));
         }
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DOTNET_ROOT")) && DotnetRoot() is { } root)
-            info.Environment["DOTNET_ROOT"] = root;
-        info.Environment["DOTNET_DbgEnableMiniDump"] = "0";
-
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {fileName}");
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(options.Timeout))
-        {
-            try
-            {
-                process.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-            }
-            process.WaitForExit();
-            throw new ModelException($"ONNX Runtime timing did not finish within {options.Timeout.TotalSeconds.ToString("F0", ci)} s") { File = modelPath };
-        }
-        process.WaitForExit();
-        string output = stdout.Result, errors = stderr.Result;
-        if (process.ExitCode != 0)
-            throw new ModelException(ChildError(errors, process.ExitCode));
-        string? line = output.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith('{'));
-        if (line is null)
-            throw new ModelException($"ONNX Runtime timing printed no result (exit code 0): {OneLine(errors)}") { File = modelPath };
+        string line = ChildProcess.RunForJsonLine(args, options.Timeout, "ONNX Runtime timing", modelPath);
         return Parse(line);
     }
 
@@ -170,31 +130,6 @@ public static class OrtTiming
         {
             throw new InvalidDataException($"not an ort-time result line: {e.Message}", e);
         }
-    }
-
-    /// <summary>The child's own "error: ..." line, else its stderr's first line with the exit code.</summary>
-    private static string ChildError(string stderr, int exitCode)
-    {
-        const string prefix = "error: ";
-        var lines = stderr.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
-        string? reported = lines.FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
-        if (reported is not null)
-            return reported[prefix.Length..];
-        return string.Create(CultureInfo.InvariantCulture, $"ONNX Runtime timing failed (exit code {exitCode}): {OneLine(stderr)}");
-    }
-
-    private static string OneLine(string text)
-    {
-        string first = text.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0) ?? "(no output)";
-        return first.Length <= 300 ? first : first[..300] + " ...";
-    }
-
-    /// <summary>The dotnet installation this process runs on, for a child started through an app host.</summary>
-    private static string? DotnetRoot()
-    {
-        string runtime = RuntimeEnvironment.GetRuntimeDirectory().TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
-        var root = Directory.GetParent(runtime)?.Parent?.Parent;
-        return root is not null && Directory.Exists(Path.Combine(root.FullName, "shared")) ? root.FullName : null;
     }
 
     // ---- The child side ----
@@ -215,6 +150,9 @@ public static class OrtTiming
             InterOpNumThreads = 1,
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
+        long baselineWorkingSet;
+        using (var before = Process.GetCurrentProcess())
+            baselineWorkingSet = before.WorkingSet64;
         var clock = Stopwatch.StartNew();
         InferenceSession session;
         try
@@ -226,7 +164,7 @@ public static class OrtTiming
             throw new ModelException($"ONNX Runtime cannot load the model: {FirstLine(e.Message)}") { File = modelPath };
         }
         double sessionSeconds = clock.Elapsed.TotalSeconds;
-        long privateBytes = PrivateBytes();
+        long privateBytes = ChildProcess.PrivateBytes();
         var values = new List<OrtValue>();
         using (session)
         {
@@ -254,10 +192,10 @@ public static class OrtTiming
                         binding.BindOutput(outputNames[i], output);
                     }
                 }
-                privateBytes = Math.Max(privateBytes, PrivateBytes());
+                privateBytes = Math.Max(privateBytes, ChildProcess.PrivateBytes());
                 void Once() => session.RunWithBinding(run, binding);
                 var (costs, number) = Timing.Calibrated(Once, options.Warmup - 1, options.Repeat, options.MinRepeatMs);
-                privateBytes = Math.Max(privateBytes, PrivateBytes());
+                privateBytes = Math.Max(privateBytes, ChildProcess.PrivateBytes());
                 using var self = Process.GetCurrentProcess();
                 var result = new OrtTimingResult
                 {
@@ -266,6 +204,7 @@ public static class OrtTiming
                     Threads = threads,
                     SessionSeconds = sessionSeconds,
                     PeakWorkingSetBytes = self.PeakWorkingSet64,
+                    BaselineWorkingSetBytes = baselineWorkingSet,
                     PeakPrivateBytes = privateBytes,
                     ProcessId = Environment.ProcessId,
                 };
@@ -336,12 +275,6 @@ public static class OrtTiming
             }
         }
         return inputs;
-    }
-
-    private static long PrivateBytes()
-    {
-        using var self = Process.GetCurrentProcess();
-        return self.PrivateMemorySize64;
     }
 
     private static string FirstLine(string message) => message.Split('\n')[0].Trim();

@@ -21,7 +21,7 @@ public static class CommandLine
         };
         root.Subcommands.Add(ZooCommand.Create(stdout));
         root.Subcommands.Add(InspectCommand.Create(stdout));
-        root.Subcommands.Add(RunCommand.Create(stdout));
+        root.Subcommands.Add(RunCommand.Create(stdout, stderr));
         root.Subcommands.Add(TuneCommand.Create(stdout, stderr, interactive));
         root.Subcommands.Add(CompileCommand.Create(stdout, stderr));
         root.Subcommands.Add(BenchOpsCommand.Create(stdout));
@@ -30,6 +30,8 @@ public static class CommandLine
         root.Subcommands.Add(BenchOpsCommand.CreateParallel(stdout));
         root.Subcommands.Add(RunnerCommand.Create());
         root.Subcommands.Add(OrtTimeCommand.Create(stdout));
+        root.Subcommands.Add(BenchModelCommand.Create(stdout, stderr));
+        root.Subcommands.Add(GeneratedTimeCommand.Create(stdout));
         var parse = root.Parse(args);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
         try

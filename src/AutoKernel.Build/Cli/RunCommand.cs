@@ -1,16 +1,28 @@
 using System.CommandLine;
 using System.Globalization;
 using AutoKernel.Build.Compare;
+using AutoKernel.Build.Compile;
 using AutoKernel.Build.Graph;
 using AutoKernel.Build.Onnx;
+using AutoKernel.Build.Records;
 using AutoKernel.Build.Reference;
+using AutoKernel.Build.Targets;
 
 namespace AutoKernel.Build.Cli;
 
-/// <summary>`autokernel run MODEL`: runs the reference executor, optionally against ONNX Runtime.</summary>
+/// <summary>
+/// `autokernel run MODEL [--engine reference|generated] [--log LOG] [--threads N] [--compare ort]`: runs
+/// the reference executor, or the generated model class (compiled with the log, generated and built
+/// in process exactly as an app's build does), optionally against ONNX Runtime.
+/// </summary>
 public static class RunCommand
 {
-    public static Command Create(TextWriter stdout)
+    public const string ReferenceEngine = "reference";
+    public const string GeneratedEngine = "generated";
+
+    public static Command Create(TextWriter stdout) => Create(stdout, TextWriter.Null);
+
+    public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var model = CommandLine.ModelArgument();
         var shapes = CommandLine.InputShapeOption();
@@ -20,9 +32,13 @@ public static class RunCommand
         compare.AcceptOnlyFromAmong("ort");
         var rtol = new Option<double>("--rtol") { Description = "Relative tolerance of --compare.", DefaultValueFactory = _ => TensorComparison.DefaultRtol };
         var atol = new Option<double>("--atol") { Description = "Absolute tolerance of --compare.", DefaultValueFactory = _ => TensorComparison.DefaultAtol };
-        var command = new Command("run", "Run the model with AutoKernel's reference executor and print each output's shape and checksum.")
+        var engine = new Option<string>("--engine") { Description = "What runs the model: the reference executor, or the generated model class (compiled with --log).", DefaultValueFactory = _ => ReferenceEngine };
+        engine.AcceptOnlyFromAmong(ReferenceEngine, GeneratedEngine);
+        var log = new Option<string?>("--log") { Description = "With --engine generated: the tuning log whose best records choose the schedules (absent: fallback schedules, with a warning per task)." };
+        var threads = new Option<int>("--threads") { Description = "With --engine generated: the thread count (records are chosen for it; 0: one per logical processor).", DefaultValueFactory = _ => 0 };
+        var command = new Command("run", "Run the model with AutoKernel's reference executor or generated model and print each output's shape and checksum.")
         {
-            model, shapes, seed, inputFiles, compare, rtol, atol,
+            model, shapes, seed, inputFiles, compare, rtol, atol, engine, log, threads,
         };
         command.SetAction(parse =>
         {
@@ -31,7 +47,14 @@ public static class RunCommand
             var inputs = InputGenerator.Create(loaded.Optimized, parse.GetValue(seed));
             ApplyInputFiles(loaded.Optimized, inputs, parse.GetValue(inputFiles) ?? []);
 
-            var outputs = RunReference(loaded.Optimized, inputs);
+            if (parse.GetValue(threads) < 0)
+                throw new ModelException("--threads must be at least 0");
+            bool generated = parse.GetValue(engine) == GeneratedEngine;
+            if (!generated && parse.GetValue(log) is not null)
+                throw new ModelException("--log needs --engine generated");
+            var outputs = generated
+                ? RunGenerated(loaded, inputs, parse.GetValue(log), parse.GetValue(threads), stderr)
+                : RunReference(loaded.Optimized, inputs);
             IReadOnlyDictionary<string, Tensor>? expected = parse.GetValue(compare) == "ort" ? OrtRunner.Run(path, inputs) : null;
 
             bool ok = true;
@@ -65,6 +88,22 @@ public static class RunCommand
             throw e.At(graph.SourcePath, graph.Opset);
         }
     }
+
+    /// <summary>Compiles the model with the log, builds the generated model class in process and runs it once.</summary>
+    private static IReadOnlyDictionary<string, Tensor> RunGenerated(LoadedModel loaded, IReadOnlyDictionary<string, Tensor> inputs, string? logPath, int threads, TextWriter stderr)
+    {
+        var records = logPath is not null ? RecordLog.Load(logPath) : RecordLog.Empty;
+        foreach (string warning in records.Warnings)
+            stderr.WriteLine("warning: " + warning);
+        var compiled = ModelCompiler.Compile(loaded, records, CpuTargets.Host(threads));
+        foreach (string warning in compiled.Warnings)
+            stderr.WriteLine("warning: " + warning);
+        using var model = GeneratedModel.Build(compiled, PlanClassName);
+        using var instance = model.CreateInstance(threads);
+        return model.Run(instance, inputs);
+    }
+
+    private const string PlanClassName = "Model";
 
     /// <summary>sum and mean absolute value: cheap to compare by eye across engines and runs.</summary>
     public static string Checksum(Tensor t)
