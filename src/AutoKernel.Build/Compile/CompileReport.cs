@@ -19,6 +19,9 @@ public sealed class CompileReport
     /// <summary>Reshape-like nodes that alias their input's buffer (no step).</summary>
     public int Views { get; set; }
 
+    /// <summary>Elementwise steps that write over their dying input instead of a buffer of their own.</summary>
+    public int InPlace { get; set; }
+
     /// <summary>One line per inserted layout transform: value, shape, from and to.</summary>
     public List<string> Transforms { get; } = [];
 
@@ -62,7 +65,7 @@ public sealed class CompileReport
         w.WriteLine(string.Create(c, $"layout transforms: {Transforms.Count}"));
         foreach (string t in Transforms)
             w.WriteLine("  " + t);
-        w.WriteLine(string.Create(c, $"arena: {Bytes(ArenaFloats * 4)} (intermediate tensors: {Bytes(IntermediateFloats * 4)} before reuse)"));
+        w.WriteLine(string.Create(c, $"arena: {Bytes(ArenaFloats * 4)} (intermediate tensors: {Bytes(IntermediateFloats * 4)} before reuse; {InPlace} steps in place)"));
         w.WriteLine($"weights: {Bytes(WeightsBytes)}");
     }
 

@@ -78,6 +78,7 @@ public static class ModelCompiler
         private readonly Dictionary<string, int> _constants = new(StringComparer.Ordinal);
         private readonly List<(int Step, int WeightsBuffer, int BiasBuffer, PackRequest Request)> _packs = [];
         private readonly CompileReport _report = new();
+        private long _intermediateFloats;
 
         public CompiledModel Build()
         {
@@ -97,9 +98,11 @@ public static class ModelCompiler
                 Lower(node);
 
             var outputs = Outputs();
+            _intermediateFloats = _buffers.Where(b => b.Kind == PlanBuffer.Arena && b.Parent is null).Sum(b => b.Floats);
+            RunInPlace();
             PlanArena();
             PackAndLayWeights(out byte[] payload);
-            _report.Finish(_steps, _buffers.Where(b => b.Kind == PlanBuffer.Arena && b.Parent is null).Sum(b => b.Floats));
+            _report.Finish(_steps, _intermediateFloats);
 
             var plan = new ModelPlan(
                 PlanFormat.Version,
@@ -329,9 +332,52 @@ public static class ModelCompiler
             return outputs;
         }
 
+        /// <summary>
+        /// Elementwise fixed kernels whose same-shaped input dies at that step write over it: the
+        /// output buffer is merged into the input's. Safe because each output element depends only
+        /// on the input element at the same index, which the kernel reads before it writes.
+        /// </summary>
+        private void RunInPlace()
+        {
+            for (int i = 0; i < _steps.Count; i++)
+            {
+                var step = _steps[i];
+                if (step.Kind != PlanStep.FixedKind || step.Fixed is not { } f || !InPlaceOps.Contains(f.OpType))
+                    continue;
+                var y = _buffers[step.Output];
+                if (y.Kind != PlanBuffer.Arena || y.Parent is not null)
+                    continue;
+                for (int k = 0; k < step.Inputs.Count; k++)
+                {
+                    var x = _buffers[step.Inputs[k]];
+                    if (x == y || x.Kind != PlanBuffer.Arena || x.Parent is not null || x.LastStep != i || x.Floats != y.Floats
+                        || _buffers.Any(b => b.Parent == x) || !f.Inputs[k].SequenceEqual(f.Output) || step.Inputs.Count(id => id == x.Id) > 1)
+                        continue;
+                    for (int j = i; j < _steps.Count; j++)
+                    {
+                        var s = _steps[j];
+                        if (s.Output == y.Id || s.Inputs.Contains(y.Id))
+                            _steps[j] = s with { Output = s.Output == y.Id ? x.Id : s.Output, Inputs = s.Inputs.Select(id => id == y.Id ? x.Id : id).ToEquatableArray() };
+                    }
+                    x.LastStep = Math.Max(x.LastStep, y.LastStep);
+                    y.Floats = 0;
+                    y.FirstStep = y.LastStep = -1;
+                    _report.InPlace++;
+                    break;
+                }
+            }
+        }
+
+        /// <summary>Fixed kernels that may write over an input of the output's shape (Elementwise.cs's unary, binary and variadic families).</summary>
+        private static readonly HashSet<string> InPlaceOps = new(StringComparer.Ordinal)
+        {
+            "Activation", "Neg", "Abs", "Sqrt", "Exp", "Log", "Reciprocal", "Floor", "Ceil", "Erf", "Softsign",
+            "Add", "Sub", "Mul", "Div", "Pow", "PRelu", "Sum", "Mean", "Min", "Max", "Clip",
+        };
+
         private void PlanArena()
         {
-            var requests = _buffers.Where(b => b.Kind == PlanBuffer.Arena && b.Parent is null)
+            var requests = _buffers.Where(b => b.Kind == PlanBuffer.Arena && b.Parent is null && b.FirstStep >= 0)
                 .Select(b => new ArenaRequest(b.Id, b.Floats, Math.Max(0, b.FirstStep), Math.Max(b.FirstStep, b.LastStep)))
                 .ToList();
             var (offsets, arena) = ArenaPlanner.Plan(requests);
