@@ -179,17 +179,7 @@ public sealed class GeneratedModel : IDisposable
         static string N(long v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
         string type = "global::" + Namespace + "." + className;
         const string Rt = "global::AutoKernel.Runtime";
-        string Ptr(int id)
-        {
-            var b = plan.Buffers[id];
-            return b.Kind switch
-            {
-                PlanBuffer.Arena => "a + " + N(b.Offset),
-                PlanBuffer.WeightsKind => "wt + " + N(b.Offset),
-                PlanBuffer.Input => "in" + N(b.Offset),
-                _ => "out" + N(b.Offset),
-            };
-        }
+        string Ptr(int id) => ModelEmitter.Pointer(plan, id);
         var fields = new System.Text.StringBuilder();
         var bind = new System.Text.StringBuilder();
         var steps = new System.Text.StringBuilder();

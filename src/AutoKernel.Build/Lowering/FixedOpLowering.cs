@@ -540,12 +540,12 @@ public static class FixedOpLowering
         var attrs = new List<KeyValuePair<string, string>> { new("mode", "linear") };
         foreach (var (axis, name) in new[] { (r - 2, "h"), (r - 1, "w") })
         {
-            int[] strides = FixedEmitStrides(xs);
+            int[] strides = ShapeMath.Strides(xs);
             var data = new float[ShapeMath.ElementCount(xs)];
             for (int i = 0; i < data.Length; i++)
                 data[i] = i / strides[axis] % xs[axis];
             var result = ReferenceKernels.Run(node, graph.Opset, ProbeInputs(graph, node, Tensor.FromFloats(xs, data)))[0].Floats;
-            int[] ys = FixedEmitStrides(y);
+            int[] ys = ShapeMath.Strides(y);
             var i0 = new int[y[axis]];
             var i1 = new int[y[axis]];
             var wt = new float[y[axis]];
@@ -561,17 +561,5 @@ public static class FixedOpLowering
             attrs.Add(new(name + "w", FixedOp.Floats(wt)));
         }
         return Make(node.OpType, [node.Input(0)], graph, [xs], y, 0, attrs);
-    }
-
-    private static int[] FixedEmitStrides(int[] shape)
-    {
-        var s = new int[shape.Length];
-        int acc = 1;
-        for (int d = shape.Length - 1; d >= 0; d--)
-        {
-            s[d] = acc;
-            acc *= shape[d];
-        }
-        return s;
     }
 }

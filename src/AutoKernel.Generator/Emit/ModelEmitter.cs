@@ -233,17 +233,7 @@ public static class ModelEmitter
             w.Line("float* wt = _weights.Floats;");
             w.Line($"float** args = stackalloc float*[{I(maxArgs)}];");
             w.Line("var pool = _pool;");
-            string Ptr(int id)
-            {
-                var b = plan.Buffers[id];
-                return b.Kind switch
-                {
-                    PlanBuffer.Arena => "a + " + L(b.Offset),
-                    PlanBuffer.WeightsKind => "wt + " + L(b.Offset),
-                    PlanBuffer.Input => "in" + L(b.Offset),
-                    _ => "out" + L(b.Offset),
-                };
-            }
+            string Ptr(int id) => Pointer(plan, id);
             for (int i = 0; i < plan.Steps.Count; i++)
             {
                 var s = plan.Steps[i];
@@ -262,6 +252,22 @@ public static class ModelEmitter
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// The C# pointer expression of a buffer inside Execute: <c>a</c> (the arena), <c>wt</c> (the
+    /// weights), <c>in0</c>... and <c>out0</c>... (the caller's spans), plus the buffer's offset.
+    /// </summary>
+    public static string Pointer(ModelPlan plan, int id)
+    {
+        var b = plan.Buffers[id];
+        return b.Kind switch
+        {
+            PlanBuffer.Arena => "a + " + L(b.Offset),
+            PlanBuffer.WeightsKind => "wt + " + L(b.Offset),
+            PlanBuffer.Input => "in" + L(b.Offset),
+            _ => "out" + L(b.Offset),
+        };
     }
 
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);

@@ -185,20 +185,7 @@ public sealed partial class ModelBenchTests : IDisposable
         Assert.DoesNotContain(GeneratedTiming.CommandName, Support.Cli.Run("--help").Out, StringComparison.Ordinal);
     }
 
-    private static AutoKernel.Build.Onnx.Proto.ModelProto SmallNet(int seed)
-    {
-        var b = new ModelBuilder("small");
-        var r = new Random(seed);
-        Tensor W(params int[] shape) => Graphs.RandomFloats(r.Next(), shape);
-        string x = b.Input("image", DataType.Float, 1, 3, 10, 12);
-        string c1 = b.Node("Conv", [x, b.Initializer("w1", W(16, 3, 3, 3)), b.Initializer("b1", W(16))], a => a.Ints("pads", 1, 1, 1, 1).Ints("kernel_shape", 3, 3));
-        string r1 = b.Node("Relu", [c1]);
-        string c2 = b.Node("Conv", [r1, b.Initializer("w2", W(16, 16, 1, 1))], a => a.Ints("kernel_shape", 1, 1));
-        string sum = b.Node("Add", [c2, r1]);
-        string flat = b.Node("Flatten", [sum], a => a.Int("axis", 1));
-        b.Output(b.Node("Gemm", [flat, b.Initializer("w3", W(7, 16 * 10 * 12)), b.Initializer("b3", W(7))], a => a.Int("transB", 1)));
-        return b.Build();
-    }
+    private static AutoKernel.Build.Onnx.Proto.ModelProto SmallNet(int seed) => TestNets.SmallConvNet(seed);
 
     private (string Path, LoadedModel Loaded) SaveSmallNet()
     {

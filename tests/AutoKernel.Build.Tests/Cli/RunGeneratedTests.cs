@@ -86,18 +86,8 @@ public sealed class RunGeneratedTests : IDisposable
     /// <summary>Conv+Relu, a 1x1 conv with a residual, Flatten, Gemm: tuned, fixed and transform steps.</summary>
     private (string Path, LoadedModel Loaded) SaveSmallNet()
     {
-        var b = new ModelBuilder("small");
-        var r = new Random(3);
-        Tensor W(params int[] shape) => Graphs.RandomFloats(r.Next(), shape);
-        string x = b.Input("image", DataType.Float, 1, 3, 10, 12);
-        string c1 = b.Node("Conv", [x, b.Initializer("w1", W(16, 3, 3, 3)), b.Initializer("b1", W(16))], a => a.Ints("pads", 1, 1, 1, 1).Ints("kernel_shape", 3, 3));
-        string r1 = b.Node("Relu", [c1]);
-        string c2 = b.Node("Conv", [r1, b.Initializer("w2", W(16, 16, 1, 1))], a => a.Ints("kernel_shape", 1, 1));
-        string sum = b.Node("Add", [c2, r1]);
-        string flat = b.Node("Flatten", [sum], a => a.Int("axis", 1));
-        b.Output(b.Node("Gemm", [flat, b.Initializer("w3", W(7, 16 * 10 * 12)), b.Initializer("b3", W(7))], a => a.Int("transB", 1)));
         string path = _dir.File("small.onnx");
-        var model = b.Build();
+        var model = TestNets.SmallConvNet();
         File.WriteAllBytes(path, model.ToByteArray());
         return (path, Graphs.Prepare(model));
     }

@@ -14,22 +14,8 @@ public sealed class CompiledNetworkTests
 {
     private static readonly CpuTarget Target = new(Targets.CpuTargets.Host().VectorBits, 2, Targets.CpuTargets.Host().Description);
 
-    /// <summary>Conv+Relu (blocked), 1x1 conv with a residual, a view after a layout transform, then Gemm.</summary>
-    private static LoadedModel SmallConvNet()
-    {
-        var b = new ModelBuilder("small");
-        var r = new Random(3);
-        Tensor W(params int[] shape) => Graphs.RandomFloats(r.Next(), shape);
-        string x = b.Input("image", DataType.Float, 1, 3, 10, 12);
-        string c1 = b.Node("Conv", [x, b.Initializer("w1", W(20, 3, 3, 3)), b.Initializer("b1", W(20))], a => a.Ints("pads", 1, 1, 1, 1).Ints("kernel_shape", 3, 3));
-        string r1 = b.Node("Relu", [c1]);
-        string c2 = b.Node("Conv", [r1, b.Initializer("w2", W(20, 20, 1, 1))], a => a.Ints("kernel_shape", 1, 1));
-        string sum = b.Node("Add", [c2, r1]);
-        string flat = b.Node("Flatten", [sum], a => a.Int("axis", 1));
-        string y = b.Node("Gemm", [flat, b.Initializer("w3", W(7, 20 * 10 * 12)), b.Initializer("b3", W(7))], a => a.Int("transB", 1));
-        b.Output(y);
-        return Graphs.Prepare(b.Build());
-    }
+    /// <summary>20 channels: not a multiple of 16, so padded channels exist in the blocked layouts.</summary>
+    private static LoadedModel SmallConvNet() => Graphs.Prepare(TestNets.SmallConvNet(channels: 20));
 
     public static TheoryData<bool> Logs() => [false, true];
 

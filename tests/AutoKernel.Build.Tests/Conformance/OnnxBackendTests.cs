@@ -40,32 +40,9 @@ public sealed class OnnxBackendTests(ITestOutputHelper output)
     [MemberData(nameof(Cases))]
     public void Case_matches_stored_outputs(string name)
     {
-        if (name.Length == 0)
-            Assert.Skip($"ONNX backend test folder {TestPaths.OnnxTests} is absent: conformance cases skipped.");
-        string dir = Path.Combine(TestPaths.OnnxTests, name);
-        string modelPath = Path.Combine(dir, "model.onnx");
-        var graph = OnnxImporter.Load(modelPath);
-
-        var unsupported = graph.Nodes.Where(n => !ModelPipeline.IsSupported(n.Domain, n.OpType)).Select(n => n.OpType).Distinct().ToList();
-        if (unsupported.Count > 0)
-            Assert.Skip($"operator {string.Join(", ", unsupported)} is not supported");
-
-        string data = Path.Combine(dir, "test_data_set_0");
-        var inputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        for (int i = 0; i < graph.Inputs.Count; i++)
-            inputs[graph.Inputs[i].Name] = ReadTensor(Path.Combine(data, $"input_{i}.pb"));
-        var shapes = inputs.ToDictionary(kv => kv.Key, kv => kv.Value.Shape);
-
-        var loaded = ModelPipeline.Prepare(graph, shapes);
+        var (loaded, inputs, data) = Load(name);
         var actual = new Interpreter(loaded.Optimized).Run(inputs);
-        for (int i = 0; i < loaded.Optimized.Outputs.Count; i++)
-        {
-            string outputName = loaded.Optimized.Outputs[i].Name;
-            var expected = ReadTensor(Path.Combine(data, $"output_{i}.pb"));
-            var result = TensorComparison.Compare(actual[outputName], expected, Rtol, Atol);
-            output.WriteLine($"{name} {outputName}: {result}");
-            Assert.True(result.Passed, $"{name} output '{outputName}': {result}");
-        }
+        CheckOutputs(name, loaded, actual, data, "");
     }
 
     /// <summary>
@@ -77,6 +54,22 @@ public sealed class OnnxBackendTests(ITestOutputHelper output)
     [MemberData(nameof(Cases))]
     public void Case_runs_as_a_generated_model(string name)
     {
+        var (loaded, inputs, data) = Load(name);
+        var nonFloat = loaded.Optimized.Inputs.Concat(loaded.Optimized.Outputs)
+            .Where(v => !loaded.Optimized.Initializers.ContainsKey(v.Name) && (loaded.Optimized.TypeOf(v.Name)?.ElementType ?? v.Type.ElementType) != DataType.Float)
+            .Select(v => v.Name).ToList();
+        if (nonFloat.Count > 0)
+            Assert.Skip($"{string.Join(", ", nonFloat)} not float32: generated models take and produce float32 tensors only");
+
+        var compiled = AutoKernel.Build.Compile.ModelCompiler.Compile(loaded, AutoKernel.Build.Records.RecordLog.Empty, Targets.CpuTargets.Host(2));
+        using var model = AutoKernel.Build.Compile.GeneratedModel.Build(compiled);
+        using var instance = model.CreateInstance();
+        CheckOutputs(name, loaded, model.Run(instance, inputs), data, " (generated)");
+    }
+
+    /// <summary>The case's model through import and passes, with its stored inputs; skips, saying why, when it cannot run here.</summary>
+    private static (LoadedModel Loaded, Dictionary<string, Tensor> Inputs, string Data) Load(string name)
+    {
         if (name.Length == 0)
             Assert.Skip($"ONNX backend test folder {TestPaths.OnnxTests} is absent: conformance cases skipped.");
         string dir = Path.Combine(TestPaths.OnnxTests, name);
@@ -84,30 +77,22 @@ public sealed class OnnxBackendTests(ITestOutputHelper output)
         var unsupported = graph.Nodes.Where(n => !ModelPipeline.IsSupported(n.Domain, n.OpType)).Select(n => n.OpType).Distinct().ToList();
         if (unsupported.Count > 0)
             Assert.Skip($"operator {string.Join(", ", unsupported)} is not supported");
-
         string data = Path.Combine(dir, "test_data_set_0");
         var inputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         for (int i = 0; i < graph.Inputs.Count; i++)
             inputs[graph.Inputs[i].Name] = ReadTensor(Path.Combine(data, $"input_{i}.pb"));
-        var loaded = ModelPipeline.Prepare(graph, inputs.ToDictionary(kv => kv.Key, kv => kv.Value.Shape));
-        var nonFloat = loaded.Optimized.Inputs.Concat(loaded.Optimized.Outputs)
-            .Where(v => !loaded.Optimized.Initializers.ContainsKey(v.Name) && (loaded.Optimized.TypeOf(v.Name)?.ElementType ?? v.Type.ElementType) != DataType.Float)
-            .Select(v => v.Name).ToList();
-        if (nonFloat.Count > 0)
-            Assert.Skip($"{string.Join(", ", nonFloat)} not float32: generated models take and produce float32 tensors only");
+        return (ModelPipeline.Prepare(graph, inputs.ToDictionary(kv => kv.Key, kv => kv.Value.Shape)), inputs, data);
+    }
 
-        var target = Targets.CpuTargets.Host(2);
-        var compiled = AutoKernel.Build.Compile.ModelCompiler.Compile(loaded, AutoKernel.Build.Records.RecordLog.Empty, target);
-        using var model = AutoKernel.Build.Compile.GeneratedModel.Build(compiled);
-        using var instance = model.CreateInstance();
-        var actual = model.Run(instance, inputs);
+    private void CheckOutputs(string name, LoadedModel loaded, IReadOnlyDictionary<string, Tensor> actual, string data, string engine)
+    {
         for (int i = 0; i < loaded.Optimized.Outputs.Count; i++)
         {
             string outputName = loaded.Optimized.Outputs[i].Name;
             var expected = ReadTensor(Path.Combine(data, $"output_{i}.pb"));
             var result = TensorComparison.Compare(actual[outputName], expected, Rtol, Atol);
-            output.WriteLine($"{name} {outputName} (generated): {result}");
-            Assert.True(result.Passed, $"{name} output '{outputName}' (generated): {result}");
+            output.WriteLine($"{name} {outputName}{engine}: {result}");
+            Assert.True(result.Passed, $"{name} output '{outputName}'{engine}: {result}");
         }
     }
 
