@@ -31,12 +31,26 @@ public sealed class EmitterReviewTests
     [MemberData(nameof(Names))]
     public void Unusual_onnx_names_give_a_model_class_that_compiles_with_warnings_as_errors(string what, string[] inputs, string[] outputs)
     {
-        var plan = ReviewPlans.CopyPlan(inputs, outputs, model: "odd\nname */.onnx", node: "node\u2028// }");
+        var plan = ReviewPlans.CopyPlan(inputs, outputs);
         var (result, diagnostics, output) = ReviewPlans.Generate([("/p/odd.akplan.json", PlanFormat.Write(plan))]);
         Assert.Null(result.Exception);
         Assert.Empty(diagnostics);
         var problems = ReviewPlans.Problems(output);
         Assert.True(problems.Count == 0, what + ": " + string.Join("\n", problems.Take(4)));
+    }
+
+    [Theory]
+    [InlineData("odd\nname */.onnx", "copy")]
+    [InlineData("odd.onnx", "node\u2028} class X {")]
+    [InlineData("m\r.onnx", "n\u0085o")]
+    public void Line_breaks_in_model_and_node_names_stay_inside_the_comments(string model, string node)
+    {
+        var plan = ReviewPlans.CopyPlan(["a"], ["b"], model, node);
+        var (result, diagnostics, output) = ReviewPlans.Generate([("/p/odd.akplan.json", PlanFormat.Write(plan))]);
+        Assert.Null(result.Exception);
+        Assert.Empty(diagnostics);
+        var problems = ReviewPlans.Problems(output);
+        Assert.True(problems.Count == 0, string.Join("\n", problems.Take(4)));
     }
 
     [Theory]
@@ -62,7 +76,7 @@ public sealed class EmitterReviewTests
         var (result, diagnostics, output) = ReviewPlans.Generate([("/a/tiny.akplan.json", text), ("/b/tiny.akplan.json", text)]);
         Assert.Null(result.Exception);
         var d = Assert.Single(diagnostics);
-        Assert.Equal(ModelGenerator.DuplicateClassId, d.Id);
+        Assert.Equal("AK0006", d.Id); // ModelGenerator.DuplicateClassId
         Assert.Equal("/b/tiny.akplan.json", d.Location.GetLineSpan().Path);
         Assert.Single(result.GeneratedSources, s => s.HintName == "App.Tiny.g.cs");
         Assert.Empty(ReviewPlans.Problems(output));
@@ -76,7 +90,7 @@ public sealed class EmitterReviewTests
         var (result, diagnostics, _) = ReviewPlans.Generate([("/p/a.akplan.json", TestPlans.Text()), ("/p/b.akplan.json", PlanFormat.Write(other))]);
         Assert.Null(result.Exception);
         var d = Assert.Single(diagnostics);
-        Assert.Equal(ModelGenerator.TargetMismatchId, d.Id);
+        Assert.Equal("AK0007", d.Id); // ModelGenerator.TargetMismatchId
         Assert.Equal("/p/b.akplan.json", d.Location.GetLineSpan().Path);
     }
 
