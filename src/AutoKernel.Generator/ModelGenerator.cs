@@ -34,7 +34,22 @@ namespace AutoKernel.Generator
             [PlanReader.UnknownKernelId] = Descriptor(PlanReader.UnknownKernelId, "AutoKernel plan names a kernel this version cannot emit"),
             [PlanReader.BadNameId] = Descriptor(PlanReader.BadNameId, "Invalid AutoKernel model class name or namespace"),
             ["AK0005"] = Descriptor("AK0005", "AutoKernel plan file cannot be read"),
+            [DuplicateClassId] = Descriptor(DuplicateClassId, "Two AutoKernel plans name the same model class"),
+            [TargetMismatchId] = Descriptor(TargetMismatchId, "AutoKernel plans in one project were compiled for different targets"),
+            [InternalErrorId] = Descriptor(InternalErrorId, "AutoKernel generator internal error"),
         };
+
+        /// <summary>Two plans would emit the same model class (and the same generated file name).</summary>
+        public const string DuplicateClassId = "AK0006";
+
+        /// <summary>
+        /// Plans disagree on the target: kernel class names leave the target out (one target per
+        /// assembly), so a kernel emitted for one plan's target would run another plan's packed weights.
+        /// </summary>
+        public const string TargetMismatchId = "AK0007";
+
+        /// <summary>Emitting failed on something the plan checks let through; reported instead of throwing.</summary>
+        public const string InternalErrorId = "AK0008";
 
         public void Initialize(IncrementalGeneratorInitializationContext context)
         {
@@ -57,12 +72,45 @@ namespace AutoKernel.Generator
                     : PlanReader.Read(f.Path, f.Text, f.ClassName, f.Namespace, f.RootNamespace))
                 .WithTrackingName(Steps.Parse);
 
-            context.RegisterSourceOutput(results, static (spc, result) =>
+            // Every model's class name and target, so that each model can tell whether another plan
+            // claims its class (AddSource would throw on the second hint name) or another target.
+            var identities = results
+                .Select(static (r, _) => r.Model is { } m ? new ModelIdentity(m.PlanPath, FullName(m), m.Plan.Target) : null)
+                .Collect()
+                .Select(static (all, _) => all.Where(i => i is not null).Select(i => i!).OrderBy(i => i.Path, StringComparer.Ordinal).ToEquatableArray());
+
+            context.RegisterSourceOutput(results.Combine(identities), static (spc, pair) =>
             {
+                var (result, all) = pair;
                 foreach (var d in result.Diagnostics)
                     spc.ReportDiagnostic(Diagnostic.Create(s_descriptors[d.Id], LocationOf(d), d.Message));
-                if (result.Model is { } model)
-                    spc.AddSource((model.Namespace.Length > 0 ? model.Namespace + "." : "") + model.ClassName + ".g.cs", ModelEmitter.Model(model));
+                if (result.Model is not { } model)
+                    return;
+                string fullName = FullName(model);
+                var first = all.FirstOrDefault(i => i.FullName == fullName);
+                if (first is not null && first.Path != model.PlanPath)
+                {
+                    Report(spc, DuplicateClassId, model.PlanPath, $"{System.IO.Path.GetFileName(model.PlanPath)}: the model class {fullName} is already generated from {first.Path}; give one of the plans another AutoKernelClassName or AutoKernelNamespace");
+                    return;
+                }
+                var reference = all.FirstOrDefault();
+                if (reference is not null && reference.Target != model.Plan.Target)
+                {
+                    Report(spc, TargetMismatchId, model.PlanPath,
+                        $"{System.IO.Path.GetFileName(model.PlanPath)}: compiled for {Describe(model.Plan.Target)}, but {reference.Path} for {Describe(reference.Target)}; the plans of one project must be compiled for one target (and thread count)");
+                    return;
+                }
+                string source;
+                try
+                {
+                    source = ModelEmitter.Model(model);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    Report(spc, InternalErrorId, model.PlanPath, $"{System.IO.Path.GetFileName(model.PlanPath)}: cannot emit the model class: {e.GetType().Name}: {e.Message}");
+                    return;
+                }
+                spc.AddSource(fullName + ".g.cs", source);
             });
 
             // Two models may call the same kernel: each class is emitted once per compilation.
@@ -73,8 +121,29 @@ namespace AutoKernel.Generator
                 .WithTrackingName(Steps.Kernels);
 
             context.RegisterSourceOutput(kernels, static (spc, kernel) =>
-                spc.AddSource(KernelNames.Namespace + "." + kernel.ClassName + ".g.cs", ModelEmitter.Kernel(kernel)));
+            {
+                string source;
+                try
+                {
+                    source = ModelEmitter.Kernel(kernel);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    spc.ReportDiagnostic(Diagnostic.Create(s_descriptors[InternalErrorId], Location.None, $"cannot emit kernel {kernel.ClassName}: {e.GetType().Name}: {e.Message}"));
+                    return;
+                }
+                spc.AddSource(KernelNames.Namespace + "." + kernel.ClassName + ".g.cs", source);
+            });
         }
+
+        private static string FullName(ModelSpec m) => (m.Namespace.Length > 0 ? m.Namespace + "." : "") + m.ClassName;
+
+        private static string Describe(PlanTarget t) => $"{t.Description} ({t.VectorBits}-bit vectors, {t.Threads} threads)";
+
+        private static void Report(SourceProductionContext spc, string id, string path, string message) =>
+            spc.ReportDiagnostic(Diagnostic.Create(s_descriptors[id], Location.Create(path, new TextSpan(0, 0), new LinePositionSpan(default, default)), message));
+
+        private sealed record ModelIdentity(string Path, string FullName, PlanTarget Target);
 
         private static Location LocationOf(DiagnosticInfo d)
         {

@@ -24,6 +24,27 @@ public static class PlanReader
 
     public static PlanResult Read(string path, string text, string? className, string? ns, string? rootNamespace)
     {
+        try
+        {
+            return ReadChecked(path, text, className, ns, rootNamespace);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The generator must never throw (Roslyn would drop every file it generates with a bare
+            // CS8785 warning): whatever the checks missed is still a diagnostic naming the plan.
+            return Fail(MalformedId, $"{FileName(path)}: the plan cannot be read: {e.GetType().Name}: {e.Message}", path, 0, 0);
+        }
+    }
+
+    /// <summary>Member names of the model class: the class itself cannot have one of them (CS0542).</summary>
+    public static readonly IReadOnlyCollection<string> ReservedClassNames = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "Run", "Execute", "Dispose", "ArenaBytes", "WeightsBytes", "WeightsSha256", "WeightsResourceName", "TunedThreads",
+        "InputName", "InputLength", "InputShape", "OutputName", "OutputLength", "OutputShape",
+    };
+
+    private static PlanResult ReadChecked(string path, string text, string? className, string? ns, string? rootNamespace)
+    {
         ModelPlan plan;
         try
         {
@@ -41,6 +62,8 @@ public static class PlanReader
         string name = string.IsNullOrWhiteSpace(className) ? ClassNameFor(path) : className!.Trim();
         if (!IsIdentifier(name))
             return Fail(BadNameId, $"{FileName(path)}: '{name}' is not a valid C# class name (set the ClassName metadata)", path, 0, 0);
+        if (IsMemberName(name, plan))
+            return Fail(BadNameId, $"{FileName(path)}: '{name}' cannot name the model class: the class has a member of that name (set the ClassName metadata)", path, 0, 0);
         string space = (string.IsNullOrWhiteSpace(ns) ? rootNamespace : ns)?.Trim() ?? "";
         if (space.Length > 0 && !space.Split('.').All(IsIdentifier))
             return Fail(BadNameId, $"{FileName(path)}: '{space}' is not a valid C# namespace (set the Namespace metadata)", path, 0, 0);
@@ -132,6 +155,23 @@ public static class PlanReader
         {
             return false;
         }
+    }
+
+    private static bool IsMemberName(string name, ModelPlan plan)
+    {
+        if (ReservedClassNames.Contains(name))
+            return true;
+        // Several inputs or outputs are numbered: Input0Name, Output1Shape, ...
+        foreach (var (kind, count) in new[] { ("Input", plan.Inputs.Count), ("Output", plan.Outputs.Count) })
+        {
+            for (int i = 0; i < count; i++)
+            {
+                string prefix = kind + i.ToString(CultureInfo.InvariantCulture);
+                if (name == prefix + "Name" || name == prefix + "Length" || name == prefix + "Shape")
+                    return true;
+            }
+        }
+        return false;
     }
 
     private static bool IsIdentifier(string s) =>

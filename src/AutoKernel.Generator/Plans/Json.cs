@@ -140,8 +140,8 @@ public sealed class JsonParser
     public static JsonNode Parse(string text)
     {
         var p = new JsonParser(text);
-        if (p._pos < text.Length && text[0] == '\uFEFF')
-            p._pos++;
+        if (text.Length > 0 && text[0] == '\uFEFF')
+            p._pos = p._lineStart = 1;
         var value = p.ParseValue(0);
         p.SkipSpace();
         if (p._pos < text.Length)
@@ -272,15 +272,17 @@ public sealed class JsonParser
         if (_text[_pos] == '-')
             _pos++;
         int digits = _pos;
-        while (_pos < _text.Length && char.IsDigit(_text[_pos]))
+        while (_pos < _text.Length && IsDigit(_text[_pos]))
             _pos++;
         if (_pos == digits)
             throw Fail("a number needs digits");
+        if (_pos - digits > 1 && _text[digits] == '0')
+            throw Fail("a number cannot have leading zeros");
         if (_pos < _text.Length && _text[_pos] == '.')
         {
             _pos++;
             int fraction = _pos;
-            while (_pos < _text.Length && char.IsDigit(_text[_pos]))
+            while (_pos < _text.Length && IsDigit(_text[_pos]))
                 _pos++;
             if (_pos == fraction)
                 throw Fail("a number needs digits after '.'");
@@ -291,13 +293,19 @@ public sealed class JsonParser
             if (_pos < _text.Length && (_text[_pos] == '+' || _text[_pos] == '-'))
                 _pos++;
             int exponent = _pos;
-            while (_pos < _text.Length && char.IsDigit(_text[_pos]))
+            while (_pos < _text.Length && IsDigit(_text[_pos]))
                 _pos++;
             if (_pos == exponent)
                 throw Fail("a number needs exponent digits");
         }
         return _text.Substring(start, _pos - start);
     }
+
+    /// <summary>JSON digits are ASCII only (char.IsDigit also accepts other scripts' digits).</summary>
+    private static bool IsDigit(char c) => c >= '0' && c <= '9';
+
+    private static int HexValue(char c) =>
+        c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 
     private string ParseString()
     {
@@ -331,11 +339,20 @@ public sealed class JsonParser
                 case 'r': sb.Append('\r'); break;
                 case 't': sb.Append('\t'); break;
                 case 'u':
-                    if (_pos + 4 > _text.Length || !int.TryParse(_text.Substring(_pos, 4), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out int code))
-                        throw Fail("bad \\u escape");
+                {
+                    // Exactly four hex digits (int.TryParse with HexNumber would also take spaces).
+                    int code = 0;
+                    for (int k = 0; k < 4; k++)
+                    {
+                        int digit = _pos + k < _text.Length ? HexValue(_text[_pos + k]) : -1;
+                        if (digit < 0)
+                            throw Fail("bad \\u escape: it needs four hex digits");
+                        code = code * 16 + digit;
+                    }
                     sb.Append((char)code);
                     _pos += 4;
                     break;
+                }
                 default:
                     throw Fail($"bad escape '\\{e}'");
             }
@@ -392,8 +409,17 @@ public sealed class JsonWriter
     public static string Quote(string s)
     {
         var sb = new StringBuilder(s.Length + 2).Append('"');
-        foreach (char c in s)
+        for (int i = 0; i < s.Length; i++)
         {
+            char c = s[i];
+            // A lone surrogate has no UTF-8 form (the file would hold U+FFFD): write it as an escape.
+            bool lone = char.IsHighSurrogate(c) ? i + 1 >= s.Length || !char.IsLowSurrogate(s[i + 1])
+                : char.IsLowSurrogate(c) && (i == 0 || !char.IsHighSurrogate(s[i - 1]));
+            if (lone)
+            {
+                sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                continue;
+            }
             switch (c)
             {
                 case '"': sb.Append("\\\""); break;

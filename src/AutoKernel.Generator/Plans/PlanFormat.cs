@@ -95,7 +95,8 @@ public static class PlanFormat
             throw weights.Get("sha256").Error("weights.sha256 must be 64 lowercase hex digits");
         var planWeights = new PlanWeights(JsonRead.Long(weights.Get("bytes"), "weights.bytes", 0), sha);
         var arena = JsonRead.Object(root.Get("arena"), "arena");
-        long arenaFloats = JsonRead.Long(arena.Get("floats"), "arena.floats", 0);
+        // The model class declares the arena in bytes (a long): floats * 4 must not overflow.
+        long arenaFloats = JsonRead.Long(arena.Get("floats"), "arena.floats", 0, long.MaxValue / 4);
         long intermediate = JsonRead.Long(arena.Get("intermediate_floats"), "arena.intermediate_floats", 0);
 
         var buffers = new List<PlanBuffer>();
@@ -110,7 +111,8 @@ public static class PlanFormat
                 throw b.Get("kind").Error($"unknown buffer kind '{kind}'");
             var buffer = new PlanBuffer(id, kind, JsonRead.Long(b.Get("offset"), "buffer offset", 0), JsonRead.Long(b.Get("floats"), "buffer floats", 0));
             long limit = kind == PlanBuffer.Arena ? arenaFloats : kind == PlanBuffer.WeightsKind ? planWeights.Bytes / 4 : long.MaxValue;
-            if (buffer.Offset + buffer.Floats > limit)
+            // Written as a subtraction: offset + floats can overflow a long.
+            if (buffer.Offset > limit || buffer.Floats > limit - buffer.Offset)
                 throw b.Error($"buffer {id} ends at {buffer.Offset + buffer.Floats} floats, past the {kind} ({limit} floats)");
             buffers.Add(buffer);
         }
@@ -133,7 +135,19 @@ public static class PlanFormat
                 var buffer = BufferAt(v.Get("buffer"), key + " buffer");
                 if (buffer.Kind != kind || buffer.Offset != list.Count)
                     throw v.Error($"{key}[{list.Count}] must use the {kind} buffer with offset {list.Count}");
-                list.Add(new PlanValue(JsonRead.String(v.Get("name"), "name"), JsonRead.Ints(v.Get("shape"), "shape", 1).ToEquatableArray(), buffer.Id));
+                var shapeNode = v.Get("shape");
+                var shape = JsonRead.Ints(shapeNode, "shape", 1);
+                long length = 1;
+                foreach (int d in shape)
+                {
+                    length *= d;
+                    // The model class declares each value's length as an int constant (spans hold at most int.MaxValue).
+                    if (length > int.MaxValue)
+                        throw shapeNode.Error($"{key}[{list.Count}] has more than {int.MaxValue} elements");
+                }
+                if (buffer.Floats != length)
+                    throw v.Error($"{key}[{list.Count}] has {length} elements but its buffer {buffer.Id} holds {buffer.Floats} floats");
+                list.Add(new PlanValue(JsonRead.String(v.Get("name"), "name"), shape.ToEquatableArray(), buffer.Id));
             }
             return list.ToEquatableArray();
         }
@@ -142,6 +156,14 @@ public static class PlanFormat
         var outputs = Values("outputs", PlanBuffer.Output);
         if (outputs.Count == 0)
             throw root.Get("outputs").Error("a plan needs at least one output");
+        // An input or output buffer is the caller's span number Offset: it must name one that exists.
+        var bufferNodes = JsonRead.Array(root.Get("buffers"), "buffers").Items;
+        foreach (var buffer in buffers)
+        {
+            int count = buffer.Kind == PlanBuffer.Input ? inputs.Count : buffer.Kind == PlanBuffer.Output ? outputs.Count : int.MaxValue;
+            if (buffer.Offset >= count)
+                throw bufferNodes[buffer.Id].Error($"buffer {buffer.Id} is {buffer.Kind} {buffer.Offset}, but the plan has {count} {buffer.Kind}s");
+        }
 
         var steps = new List<PlanStep>();
         foreach (var node in JsonRead.Array(root.Get("steps"), "steps").Items)

@@ -11,7 +11,18 @@ public sealed class ModelOptions
     /// Threads of the model's own worker pool; 0 (the default) uses the thread count the kernels were
     /// tuned for. Ignored when <see cref="Pool"/> is given.
     /// </summary>
-    public int Threads { get; init; }
+    public int Threads
+    {
+        get => _threads;
+        init
+        {
+            // A negative count used to fall back to the tuned count silently.
+            ArgumentOutOfRangeException.ThrowIfNegative(value, nameof(Threads));
+            _threads = value;
+        }
+    }
+
+    private readonly int _threads;
 
     /// <summary>A pool to share between models (not disposed by the model); null for a pool of the model's own.</summary>
     public WorkerPool? Pool { get; init; }

@@ -94,7 +94,14 @@ public sealed unsafe class ModelWeights : IDisposable
     private static Entry Read(Stream stream, string source, string sha256, long bytes, string model)
     {
         Span<byte> header = stackalloc byte[WeightsFile.HeaderSize];
-        stream.ReadExactly(header);
+        try
+        {
+            stream.ReadExactly(header);
+        }
+        catch (EndOfStreamException)
+        {
+            throw new InvalidDataException($"{source}: not an AutoKernel weights file (shorter than its {WeightsFile.HeaderSize}-byte header)");
+        }
         var (payload, fileSha) = WeightsFile.ReadHeader(header, source);
         if (payload != bytes || fileSha != sha256)
             throw new InvalidDataException($"{source}: these weights do not belong to this build of {model} (expected {bytes} bytes with SHA-256 {sha256[..12]}..., the file has {payload} bytes with {fileSha[..12]}...); rebuild so that the weights and the model class come from the same compile");

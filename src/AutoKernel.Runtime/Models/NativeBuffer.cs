@@ -5,19 +5,20 @@ namespace AutoKernel.Runtime.Models;
 /// <summary>Zeroed, 64-byte-aligned native memory for a model's arena; freed on Dispose (or by the finalizer).</summary>
 public sealed unsafe class NativeBuffer : IDisposable
 {
-    private void* _memory;
+    private nint _memory;
 
     public NativeBuffer(long bytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
         Bytes = bytes;
-        _memory = NativeMemory.AlignedAlloc((nuint)Math.Max(bytes, WeightsFile.Alignment), WeightsFile.Alignment);
-        NativeMemory.Clear(_memory, (nuint)Math.Max(bytes, WeightsFile.Alignment));
+        void* memory = NativeMemory.AlignedAlloc((nuint)Math.Max(bytes, WeightsFile.Alignment), WeightsFile.Alignment);
+        NativeMemory.Clear(memory, (nuint)Math.Max(bytes, WeightsFile.Alignment));
+        _memory = (nint)memory;
     }
 
     public long Bytes { get; }
 
-    public float* Floats => _memory != null ? (float*)_memory : throw new ObjectDisposedException(nameof(NativeBuffer));
+    public float* Floats => Volatile.Read(ref _memory) is var m && m != 0 ? (float*)m : throw new ObjectDisposedException(nameof(NativeBuffer));
 
     ~NativeBuffer() => Free();
 
@@ -29,8 +30,8 @@ public sealed unsafe class NativeBuffer : IDisposable
 
     private void Free()
     {
-        void* memory = _memory;
-        _memory = null;
+        // Atomic, so that two threads disposing at once cannot both free the memory.
+        void* memory = (void*)Interlocked.Exchange(ref _memory, 0);
         if (memory != null)
             NativeMemory.AlignedFree(memory);
     }
