@@ -16,7 +16,9 @@ public static class BenchModelCommand
         var shapes = CommandLine.InputShapeOption();
         var log = new Option<string?>("--log") { Description = "The tuning log whose best records choose the schedules (absent: fallback schedules, with a warning per task)." };
         var threads = new Option<int[]>("--threads") { Description = "A thread count to compare at (repeatable; default 1). Records are chosen for it, and both engines use it.", AllowMultipleArgumentsPerToken = false };
-        var warmup = new Option<int>("--warmup") { Description = "Untimed runs before calibration (at least 1).", DefaultValueFactory = _ => 1 };
+        // 50: .NET promotes a method to fully optimized code after 30 calls (tiered compilation), so the
+        // first few dozen runs of a generated model in a fresh process are slower than its steady state.
+        var warmup = new Option<int>("--warmup") { Description = "Untimed runs before calibration, on both sides (at least 1; the default lets .NET's tiered JIT reach optimized code).", DefaultValueFactory = _ => 50 };
         var repeat = new Option<int>("--repeat") { Description = "Timed repeats per engine.", DefaultValueFactory = _ => 5 };
         var minRepeatMs = new Option<int>("--min-repeat-ms") { Description = "AutoTVM's min_repeat_ms: runs per repeat grow until a repeat lasts this long.", DefaultValueFactory = _ => 100 };
         var seed = new Option<int>("--seed") { Description = "Seed of the inputs.", DefaultValueFactory = _ => 1 };
