@@ -170,10 +170,18 @@ public sealed unsafe class PackedWeightsTests
             fixed (float* px = xNative, py = y, pr = rNative)
             {
                 bound.Run(px, py, pr, single);
-                long runBefore = GC.GetAllocatedBytesForCurrentThread();
-                for (int i = 0; i < 3; i++)
-                    bound.Run(px, py, pr, single);
-                Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - runBefore);
+                // The fewest bytes of several rounds: a per-Run allocation shows in every round, while a
+                // one-off of the runtime's (a job object another test's pool of the same state type holds
+                // at that moment, lazy JIT state) does not fail the test.
+                long fewest = long.MaxValue;
+                for (int round = 0; round < 5 && fewest > 0; round++)
+                {
+                    long runBefore = GC.GetAllocatedBytesForCurrentThread();
+                    for (int i = 0; i < 3; i++)
+                        bound.Run(px, py, pr, single);
+                    fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - runBefore);
+                }
+                Assert.Equal(0, fewest);
             }
         }
     }

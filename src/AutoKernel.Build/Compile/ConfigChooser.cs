@@ -70,6 +70,8 @@ public sealed class ConfigChooser(RecordLog log, CpuTarget target)
             if (warn)
                 Warnings.Add($"{workload.Key}: no tuning record for {Target.Description} with {Target.Cores} thread(s); using the fallback configuration {chosen.Describe()}, which may be much slower (run autokernel tune)");
         }
+        if (warn && ignored.Count > 0)
+            Warnings.Add($"{workload.Key}: {ignored.Count} record(s) no longer match this version's schedule space and were ignored (first: {ignored[0]})");
         _chosen[(workload.Key, inputBlock)] = chosen;
         return chosen;
     }

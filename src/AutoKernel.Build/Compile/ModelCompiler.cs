@@ -305,6 +305,8 @@ public static class ModelCompiler
                     throw new ModelException($"output '{o.Name}' is {type.ElementType.ToString().ToLowerInvariant()}; generated models produce float32 outputs only");
                 int index = outputs.Count;
                 long floats = type.ElementCount;
+                if (!_values.ContainsKey(o.Name) && !_graph.Initializers.ContainsKey(o.Name))
+                    throw new ModelException($"output '{o.Name}' is computed by no node and is no constant");
                 int source = _values.TryGetValue(o.Name, out var loc) ? loc.Buffer : Constant(o.Name, _graph.Nodes.FirstOrDefault() ?? new Node("", "", [], []));
                 var buffer = _buffers[source];
                 int outputId;

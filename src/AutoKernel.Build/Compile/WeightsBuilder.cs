@@ -34,7 +34,9 @@ public sealed class WeightsBuilder
     /// <summary>The payload bytes (little-endian float32; padding is zero).</summary>
     public byte[] Payload()
     {
-        var bytes = new byte[checked(_floats * 4)];
+        if (_floats * 4 > Array.MaxLength)
+            throw new ModelException($"the packed weights take {_floats * 4L:N0} bytes; weights files over {Array.MaxLength:N0} bytes are not supported yet");
+        var bytes = new byte[_floats * 4];
         for (int i = 0; i < _tensors.Count; i++)
             MemoryMarshal.AsBytes(_tensors[i].AsSpan()).CopyTo(bytes.AsSpan(checked((int)(_offsets[i] * 4))));
         if (!BitConverter.IsLittleEndian)
