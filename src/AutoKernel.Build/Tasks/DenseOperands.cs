@@ -97,6 +97,8 @@ internal sealed record DenseForm(int M, int N, int K, string B, bool TransB, flo
             int k = a.Shape[^1];
             if (k != b.Shape[0])
                 return Fail(out why, $"inner dimensions differ: A {ShapeMath.Format(a.Shape)}, B {ShapeMath.Format(b.Shape)}");
+            if (k <= 0)
+                return Fail(out why, $"empty inner dimension: A {ShapeMath.Format(a.Shape)}");
             int m = checked((int)(a.ElementCount / k));
             int n = b.Shape[1];
             string? bias = null;
