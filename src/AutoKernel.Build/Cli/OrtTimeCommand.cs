@@ -14,29 +14,16 @@ public static class OrtTimeCommand
     {
         var model = CommandLine.ModelArgument();
         var shapes = CommandLine.InputShapeOption();
-        var threads = new Option<int>("--threads") { Description = "Intra-op threads (0: ONNX Runtime's default).", DefaultValueFactory = _ => 1 };
-        var warmup = new Option<int>("--warmup") { Description = "Untimed runs first (at least 1).", DefaultValueFactory = _ => 1 };
-        var repeat = new Option<int>("--repeat") { Description = "Timed repeats.", DefaultValueFactory = _ => 5 };
-        var minRepeatMs = new Option<int>("--min-repeat-ms") { Description = "Shortest duration of one repeat.", DefaultValueFactory = _ => 50 };
-        var seed = new Option<int>("--seed") { Description = "Seed of the inputs.", DefaultValueFactory = _ => 1 };
+        var timing = new TimingCli("Intra-op threads (0: ONNX Runtime's default).");
         var command = new Command(OrtTiming.CommandName, "Time ONNX Runtime on a model in this process and print one JSON line (internal).")
         {
-            model, shapes, threads, warmup, repeat, minRepeatMs, seed,
+            model, shapes,
         };
-        command.Hidden = true;
+        timing.AddTo(command);
         command.SetAction(parse =>
         {
-            if (parse.GetValue(threads) < 0 || parse.GetValue(warmup) < 1 || parse.GetValue(repeat) < 1 || parse.GetValue(minRepeatMs) < 0)
-                throw new ModelException("--threads and --min-repeat-ms must be at least 0, --warmup and --repeat at least 1");
-            var options = new OrtTimingOptions
-            {
-                Warmup = parse.GetValue(warmup),
-                Repeat = parse.GetValue(repeat),
-                MinRepeatMs = parse.GetValue(minRepeatMs),
-                Seed = parse.GetValue(seed),
-                InputShapes = CommandLine.InputShapes(parse, shapes),
-            };
-            OrtTiming.RunChild(parse.GetValue(model)!, parse.GetValue(threads), options, stdout);
+            var options = timing.Read(parse) with { InputShapes = CommandLine.InputShapes(parse, shapes) };
+            OrtTiming.RunChild(parse.GetValue(model)!, parse.GetValue(timing.Threads), options, stdout);
             return 0;
         });
         return command;

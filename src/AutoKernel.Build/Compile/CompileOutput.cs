@@ -16,7 +16,7 @@ public static class CompileOutput
     {
         Directory.CreateDirectory(directory);
         var (planPath, weightsPath) = Paths(directory, name);
-        byte[] file = WeightsBuilder.File(compiled.Payload);
+        byte[] file = WeightsBuilder.File(compiled.Payload, compiled.Plan.Weights.Sha256);
         ModelFiles.WriteAtomically(weightsPath, s => s.Write(file));
         byte[] plan = System.Text.Encoding.UTF8.GetBytes(PlanFormat.Write(compiled.Plan));
         ModelFiles.WriteAtomically(planPath, s => s.Write(plan));

@@ -136,7 +136,7 @@ public sealed class GeneratedModel : IDisposable
         var sources = result.GeneratedSources.Select(s => (s.HintName, s.SourceText.ToString())).ToList();
 
         string resource = PlanReader.WeightsResourceName(Namespace, className);
-        byte[] weights = WeightsBuilder.File(payload);
+        byte[] weights = WeightsBuilder.File(payload, plan.Weights.Sha256);
         using var pe = new MemoryStream();
         var emit = output.Emit(pe, manifestResources: [new ResourceDescription(resource, () => new MemoryStream(weights), isPublic: true)]);
         var problems = emit.Diagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).Take(5).ToList();

@@ -25,6 +25,6 @@ public static class KernelLayouts
     /// <summary>Floats of a tensor in a layout: blocked 4-D tensors pad the channels to whole blocks.</summary>
     public static long Floats(int[] shape, int block) =>
         block > 1 && shape.Length == 4
-            ? (long)shape[0] * ((shape[1] + block - 1) / block) * block * shape[2] * shape[3]
-            : shape.Aggregate(1L, (p, d) => p * d);
+            ? Runtime.Kernels.Layouts.BlockedLength(shape[0], shape[1], shape[2], shape[3], block)
+            : Graph.ShapeMath.ElementCount(shape);
 }

@@ -44,11 +44,10 @@ public sealed class WeightsBuilder
         return bytes;
     }
 
-    /// <summary>The whole file: header, then payload.</summary>
-    public static byte[] File(byte[] payload)
+    /// <summary>The whole file: header, then payload; <paramref name="sha256"/> is the payload's hash as the plan records it (not computed again).</summary>
+    public static byte[] File(byte[] payload, string sha256)
     {
-        byte[] sha = System.Security.Cryptography.SHA256.HashData(payload);
-        var header = WeightsFile.Header(payload.Length, sha);
+        var header = WeightsFile.Header(payload.Length, Convert.FromHexString(sha256));
         var file = new byte[header.Length + payload.Length];
         header.CopyTo(file, 0);
         payload.CopyTo(file, header.Length);
