@@ -1,0 +1,4 @@
+namespace AutoKernel.Tasks
+{
+    internal static class Placeholder { }
+}
