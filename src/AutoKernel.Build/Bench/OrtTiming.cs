@@ -93,6 +93,7 @@ public static class OrtTiming
     public static OrtTimingResult Measure(string modelPath, int threads, OrtTimingOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(modelPath);
+        OrtRunner.EnsureAvailable();
         options ??= new OrtTimingOptions();
         ArgumentOutOfRangeException.ThrowIfNegative(threads);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Repeat, 1, nameof(options));
@@ -142,6 +143,7 @@ public static class OrtTiming
     {
         if (!File.Exists(modelPath))
             throw new ModelException("model file not found") { File = modelPath };
+        OrtRunner.EnsureAvailable();
         using var sessionOptions = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,

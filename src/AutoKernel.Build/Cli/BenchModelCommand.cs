@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AutoKernel.Build.Bench;
+using AutoKernel.Build.Compare;
 using AutoKernel.Build.Onnx;
 
 namespace AutoKernel.Build.Cli;
@@ -29,6 +30,7 @@ public static class BenchModelCommand
         };
         command.SetAction(parse =>
         {
+            OrtRunner.EnsureAvailable();
             if (parse.GetValue(warmup) < 1 || parse.GetValue(repeat) < 1 || parse.GetValue(minRepeatMs) < 0)
                 throw new ModelException("--warmup and --repeat must be at least 1, --min-repeat-ms at least 0");
             int[] counts = parse.GetValue(threads) is { Length: > 0 } given ? given : [1];

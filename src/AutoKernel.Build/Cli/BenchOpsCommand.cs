@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using AutoKernel.Build.Bench;
+using AutoKernel.Build.Compare;
 using AutoKernel.Build.Measure;
 using AutoKernel.Build.Records;
 using AutoKernel.Build.Targets;
@@ -37,6 +38,7 @@ public static class BenchOpsCommand
         };
         command.SetAction(parse =>
         {
+            OrtRunner.EnsureAvailable();
             var loaded = ModelPipeline.Load(parse.GetValue(model)!, CommandLine.InputShapes(parse, shapes));
             var tasks = TaskExtractor.Extract(loaded.Optimized);
             var only = parse.GetValue(taskFilter) ?? [];

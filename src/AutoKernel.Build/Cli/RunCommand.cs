@@ -43,6 +43,8 @@ public static class RunCommand
         command.SetAction(parse =>
         {
             string path = parse.GetValue(model)!;
+            if (parse.GetValue(compare) == "ort")
+                OrtRunner.EnsureAvailable();
             var loaded = ModelPipeline.Load(path, CommandLine.InputShapes(parse, shapes));
             var inputs = InputGenerator.Create(loaded.Optimized, parse.GetValue(seed));
             ApplyInputFiles(loaded.Optimized, inputs, parse.GetValue(inputFiles) ?? []);

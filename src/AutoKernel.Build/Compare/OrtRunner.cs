@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using AutoKernel.Build.Graph;
 using Microsoft.ML.OnnxRuntime;
 using Tensor = AutoKernel.Build.Graph.Tensor;
@@ -8,6 +10,41 @@ namespace AutoKernel.Build.Compare;
 /// <summary>Runs a model file in ONNX Runtime (CPU) on given inputs, for comparisons.</summary>
 public static class OrtRunner
 {
+    /// <summary>What the comparison commands say when ONNX Runtime cannot be loaded.</summary>
+    public const string UnavailableMessage =
+        "ONNX Runtime is not available to this autokernel (the AutoKernel package leaves it out); run comparisons with the tool built from the repository";
+
+    private static readonly Lazy<bool> s_available = new(Probe);
+
+    /// <summary>
+    /// Throws <see cref="ModelException"/> (one line, exit code 1) unless ONNX Runtime's native library
+    /// loads. The AutoKernel NuGet package ships the tool without it: only comparisons use it.
+    /// </summary>
+    public static void EnsureAvailable()
+    {
+        if (!s_available.Value)
+            throw new ModelException(UnavailableMessage);
+    }
+
+    private static bool Probe()
+    {
+        try
+        {
+            return NativeLoads();
+        }
+        catch (FileNotFoundException)
+        {
+            // The managed assembly itself is missing.
+            return false;
+        }
+    }
+
+    // Apart, so that a missing Microsoft.ML.OnnxRuntime.dll fails when this method is compiled, inside Probe's try.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool NativeLoads() =>
+        // The name ONNX Runtime's DllImports use, probed as they probe (the deps.json native assets, then the app's folder).
+        NativeLibrary.TryLoad("onnxruntime", typeof(InferenceSession).Assembly, searchPath: null, out _);
+
     public static IReadOnlyDictionary<string, Tensor> Run(string modelPath, IReadOnlyDictionary<string, Tensor> inputs, int threads = 0) =>
         Run(options => new InferenceSession(modelPath, options), modelPath, inputs, threads);
 
@@ -17,6 +54,7 @@ public static class OrtRunner
 
     private static IReadOnlyDictionary<string, Tensor> Run(Func<SessionOptions, InferenceSession> open, string modelPath, IReadOnlyDictionary<string, Tensor> inputs, int threads)
     {
+        EnsureAvailable();
         using var options = new SessionOptions();
         if (threads > 0)
             options.IntraOpNumThreads = threads;
