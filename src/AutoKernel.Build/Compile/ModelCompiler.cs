@@ -9,7 +9,7 @@ using AutoKernel.Generator.Plans;
 namespace AutoKernel.Build.Compile;
 
 /// <summary>A compiled model: the plan, the weights payload, what the report prints and the warnings.</summary>
-public sealed record CompiledModel(ModelPlan Plan, byte[] Payload, CompileReport Report, IReadOnlyList<string> Warnings);
+public sealed record CompiledModel(ModelPlan Plan, byte[] Payload, CompileReport Report, IReadOnlyList<CompileWarning> Warnings);
 
 /// <summary>
 /// Lowers an optimized graph into a plan, TVM-style: each tunable node becomes a tuned kernel with
