@@ -22,6 +22,9 @@ namespace AutoKernel.Tasks
         /// <summary>The tool could not be started: the assembly or the dotnet host is missing.</summary>
         public const string ToolMissingCode = "AK1010";
 
+        /// <summary>Tuning stopped by Ctrl+C or SIGTERM (the tool's exit codes 130 and 143).</summary>
+        public const string InterruptedCode = "AK1013";
+
         private const string ProgressPrefix = "autokernel: ";
 
         /// <summary>The ONNX model.</summary>
@@ -148,6 +151,17 @@ namespace AutoKernel.Tasks
         /// <summary>One token per line, quoted when it holds spaces (the response file syntax of System.CommandLine).</summary>
         private static string Quote(string value) =>
             value.IndexOfAny(new[] { ' ', '\t', '"', '#' }) < 0 ? value : "\"" + value.Replace("\"", "\\\"") + "\"";
+
+        protected override bool HandleTaskExecutionErrors()
+        {
+            if ((ExitCode == 130 || ExitCode == 143) && !Log.HasLoggedErrors)
+            {
+                Log.LogError(null, InterruptedCode, null, Model, 0, 0, 0, 0,
+                    "tuning was interrupted; the measurements so far are in {0}, and the next build resumes from them", TuningLog);
+                return false;
+            }
+            return base.HandleTaskExecutionErrors();
+        }
 
         protected override void LogEventsFromTextOutput(string singleLine, MessageImportance messageImportance)
         {

@@ -62,16 +62,16 @@ public sealed class ConfigChooser(RecordLog log, CpuTarget target)
             chosen = Best(space, sameThreads, ignored, TunedStep.FromSimilarTarget, inputBlock, penalty)
                 ?? Best(space, otherThreads, ignored, TunedStep.FromSimilarTarget, inputBlock, penalty);
             if (chosen is not null && warn)
-                Warnings.Add(new(CompileWarningKind.SimilarTarget, $"{workload.Key}: no record for {Target.Description} with {Target.Cores} thread(s); using the best record from '{chosen.Record!.Target}' with {chosen.Record.Threads} thread(s), {chosen.Describe()}"));
+                Warnings.Add(new(CompileWarningKind.SimilarTarget, $"{workload.Kind} {workload.Shape}: no record for {Target.Description} with {Target.Cores} thread(s); using the best record from '{chosen.Record!.Target}' with {chosen.Record.Threads} thread(s), {chosen.Describe()}"));
         }
         if (chosen is null)
         {
             chosen = FallbackConfig.Choose(workload, Target, inputBlock);
             if (warn)
-                Warnings.Add(new(CompileWarningKind.Fallback, $"{workload.Key}: no tuning record for {Target.Description} with {Target.Cores} thread(s); using the fallback configuration {chosen.Describe()}, which may be much slower"));
+                Warnings.Add(new(CompileWarningKind.Fallback, $"{workload.Kind} {workload.Shape}: no tuning record for {Target.Description} with {Target.Cores} thread(s); using the fallback configuration {chosen.Describe()}, which may be much slower"));
         }
         if (warn && ignored.Count > 0)
-            Warnings.Add(new(CompileWarningKind.StaleRecords, $"{workload.Key}: {ignored.Count} record(s) no longer match this version's schedule space and were ignored (first: {ignored[0]})"));
+            Warnings.Add(new(CompileWarningKind.StaleRecords, $"{workload.Kind} {workload.Shape}: {ignored.Count} record(s) no longer match this version's schedule space and were ignored (first: {ignored[0]})"));
         _chosen[(workload.Key, inputBlock)] = chosen;
         return chosen;
     }
