@@ -143,6 +143,29 @@ public sealed class BuildIntegrationTests(PackageFeed feed, ITestOutputHelper ou
     }
 
     [Fact]
+    public void A_NativeAOT_publish_runs_and_matches()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux() && System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.X64,
+            "the NativeAOT check publishes for linux-x64");
+        using var c = new Consumer(feed, "aot");
+        string a = c.AddZooModel("a.onnx", Tiny, ImageSize, seed: 7);
+        string b = c.AddZooModel("b.onnx", Tiny, ImageSize, seed: 8);
+        var embedded = new ConsumerModel("a.onnx", "A");
+        var file = new ConsumerModel("b.onnx", "B", "Weights=\"File\"");
+        c.Write([embedded, file], "<AutoKernelTuning>Off</AutoKernelTuning><PublishAot>true</PublishAot>");
+
+        var publish = c.Dotnet(["publish", "-c", "Release", "-r", "linux-x64", "-o", c.PathOf("native"), "-nr:false", .. Plain]);
+        output.WriteLine($"NativeAOT publish: {publish.Elapsed.TotalSeconds:F1} s");
+        publish.EnsureSuccess();
+        Assert.DoesNotContain(publish.Lines, l => l.Contains("warning IL", StringComparison.Ordinal));
+        Assert.True(File.Exists(c.PathOf("native/Consumer.B.weights")), "Weights=File is published next to the executable");
+        // The kernels were tuned for this machine's vectors: the targets compile for its instruction set.
+        string rsp = Directory.GetFiles(c.PathOf("obj"), "*.ilc.rsp", SearchOption.AllDirectories).Single();
+        Assert.Contains("--instruction-set:native", File.ReadAllText(rsp));
+        c.RunAndCompare([(embedded, a), (file, b)], executable: c.PathOf("native/Consumer"));
+    }
+
+    [Fact]
     public void Ctrl_c_stops_tuning_with_the_log_intact_and_the_next_build_resumes()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "sends SIGINT through /proc and kill(1)");

@@ -44,10 +44,12 @@ public static class BuildCommand
     public const string ProgressPrefix = "autokernel: ";
 
     /// <summary>
-    /// Seconds one trial takes, for the first build's estimate: compiling its share of a batch
-    /// plus timing it. Measured: ResNet-18's 2,400 trials took 545 s on 2 cores (docs/benchmarks.md).
+    /// The first build's estimate of tuning time: a start-up (the runner process, the first
+    /// compilations), a little per task (cost-model fits) and a share of a batch per trial (compile
+    /// and time). Fitted on 2 cores: ResNet-18's 12 tasks x 200 trials took 545 s, SqueezeNet's 18
+    /// tasks x 8 trials 51 s (docs/benchmarks.md); other machines scale it.
     /// </summary>
-    public const double EstimatedSecondsPerTrial = 0.23;
+    public static double EstimatedSeconds(int tasks, int trials) => 10 + 1.0 * tasks + 0.22 * trials;
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
@@ -214,7 +216,7 @@ public static class BuildCommand
 
         int toMeasure = pending.Sum(p => p.Budget - p.Logged);
         stdout.WriteLine(string.Create(ci,
-            $"{ProgressPrefix}tuning {pending.Count} of {tasks.Count} tasks of {Path.GetFileName(r.Model)} on {target.Description}, {target.Cores} threads ({r.Tuner}, up to {toMeasure} trials): expect about {Minutes(toMeasure * EstimatedSecondsPerTrial)}. Measurements go to {logPath}; Ctrl+C stops with the log intact and the next build resumes."));
+            $"{ProgressPrefix}tuning {pending.Count} of {tasks.Count} tasks of {Path.GetFileName(r.Model)} on {target.Description}, {target.Cores} threads ({r.Tuner}, up to {toMeasure} trials): expect about {Minutes(EstimatedSeconds(pending.Count, toMeasure))}. Measurements go to {logPath}; Ctrl+C stops with the log intact and the next build resumes."));
         using var interruption = new Interruption();
         var clock = Stopwatch.StartNew();
         int left = toMeasure;
@@ -231,7 +233,7 @@ public static class BuildCommand
                 return interruption.ExitCode;
             }
             left -= budget - logged;
-            double perTrial = measured > 0 ? clock.Elapsed.TotalSeconds / measured : EstimatedSecondsPerTrial;
+            double perTrial = clock.Elapsed.TotalSeconds / Math.Max(1, measured);
             string best = outcome.Best is { } b ? string.Create(ci, $"best {b.Gflops:F2} GFLOPS") : "no successful trial";
             string remaining = k + 1 < pending.Count ? $"; about {Minutes(left * perTrial)} left" : "";
             stdout.WriteLine(string.Create(ci,

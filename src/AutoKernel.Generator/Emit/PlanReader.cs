@@ -121,20 +121,10 @@ public static class PlanReader
     /// <summary>
     /// The manifest resource name the model class loads its weights from (and, with Weights=File,
     /// the name of the weights file next to the app): "{namespace}.{class}.weights".</summary>
-    public static string WeightsResourceName(string ns, string className) =>
-        (ns.Length > 0 ? ns + "." : "") + className + ".weights";
+    public static string WeightsResourceName(string ns, string className) => ModelNames.WeightsResourceName(ns, className);
 
     /// <summary>"resnet18.akplan.json" → "Resnet18"; "mobilenet-v2.akplan.json" → "MobilenetV2".</summary>
-    public static string ClassNameFor(string path)
-    {
-        string file = FileName(path);
-        if (file.EndsWith(PlanFormat.FileSuffix, StringComparison.OrdinalIgnoreCase))
-            file = file.Substring(0, file.Length - PlanFormat.FileSuffix.Length);
-        var parts = file.Split(new[] { '-', '_', '.', ' ' }, StringSplitOptions.RemoveEmptyEntries);
-        string name = string.Concat(parts.Select(p => char.ToUpperInvariant(p[0]) + p.Substring(1)));
-        name = new string(name.Where(c => char.IsLetterOrDigit(c) || c == '_').ToArray());
-        return name.Length == 0 || char.IsDigit(name[0]) ? "Model" + name : name;
-    }
+    public static string ClassNameFor(string path) => ModelNames.ClassNameFor(path);
 
     private static (string?, string?) CheckTuned(TunedStep t, PlanTarget target)
     {
