@@ -8,6 +8,9 @@ namespace AutoKernel.Build;
 /// </summary>
 public sealed class ModelException : Exception
 {
+    /// <summary>What kind of problem it is; `autokernel build` maps it to a diagnostic code (AK1001–AK1005).</summary>
+    public ModelErrorKind Kind { get; init; }
+
     public ModelException(string message) : base(message) { }
 
     public ModelException(string message, Exception inner) : base(message, inner) { }
@@ -31,11 +34,12 @@ public sealed class ModelException : Exception
     }
 
     /// <summary>"file: node 'name' (Op, opset N): message".</summary>
-    public string Describe()
+    public string Describe() => string.IsNullOrEmpty(File) ? Detail() : File + ": " + Detail();
+
+    /// <summary><see cref="Describe"/> without the file: "node 'name' (Op, opset N): message".</summary>
+    public string Detail()
     {
         var sb = new StringBuilder();
-        if (!string.IsNullOrEmpty(File))
-            sb.Append(File).Append(": ");
         if (Node is not null)
         {
             sb.Append("node '").Append(Node.Name).Append("' (").Append(Node.OpType);
@@ -48,4 +52,23 @@ public sealed class ModelException : Exception
     }
 
     public override string ToString() => Describe();
+}
+
+/// <summary>The kinds of <see cref="ModelException"/> that a build reports under their own codes.</summary>
+public enum ModelErrorKind
+{
+    /// <summary>The model cannot be read or is not a valid ONNX model (the default).</summary>
+    InvalidModel,
+
+    /// <summary>An operator, domain, opset, attribute or element type AutoKernel does not support.</summary>
+    Unsupported,
+
+    /// <summary>An input shape that is missing (dynamic dimensions), malformed or conflicting.</summary>
+    InputShape,
+
+    /// <summary>A tuning log that cannot be read or holds a line that is not a record.</summary>
+    BrokenLog,
+
+    /// <summary>An option of the command (or of the AutoKernelModel item) that is out of range.</summary>
+    InvalidOption,
 }

@@ -14,7 +14,9 @@ namespace AutoKernel.Generator
     /// through the same emitters the tuner measured, and one file with the typed model class.
     /// Item metadata <c>AutoKernelClassName</c> and <c>AutoKernelNamespace</c> (made visible with
     /// CompilerVisibleItemMetadata) name the class; the defaults are the file name in PascalCase and
-    /// the project's RootNamespace. Weights never pass through the generator.
+    /// the project's RootNamespace. Metadata <c>AutoKernelWeights</c> says where the class loads its
+    /// weights from: <c>Embedded</c> (the default) the embedded resource <c>{namespace}.{class}.weights</c>,
+    /// <c>File</c> the file of that name next to the app. Weights never pass through the generator.
     /// </summary>
     [Generator(LanguageNames.CSharp)]
     public sealed class ModelGenerator : IIncrementalGenerator
@@ -33,6 +35,7 @@ namespace AutoKernel.Generator
             [PlanReader.NewerId] = Descriptor(PlanReader.NewerId, "AutoKernel plan from a newer version"),
             [PlanReader.UnknownKernelId] = Descriptor(PlanReader.UnknownKernelId, "AutoKernel plan names a kernel this version cannot emit"),
             [PlanReader.BadNameId] = Descriptor(PlanReader.BadNameId, "Invalid AutoKernel model class name or namespace"),
+            [PlanReader.BadWeightsId] = Descriptor(PlanReader.BadWeightsId, "Invalid AutoKernel Weights value"),
             ["AK0005"] = Descriptor("AK0005", "AutoKernel plan file cannot be read"),
             [DuplicateClassId] = Descriptor(DuplicateClassId, "Two AutoKernel plans name the same model class"),
             [TargetMismatchId] = Descriptor(TargetMismatchId, "AutoKernel plans in one project were compiled for different targets"),
@@ -61,15 +64,16 @@ namespace AutoKernel.Generator
                     var options = pair.Right.GetOptions(pair.Left);
                     options.TryGetValue("build_metadata.AdditionalFiles.AutoKernelClassName", out string? className);
                     options.TryGetValue("build_metadata.AdditionalFiles.AutoKernelNamespace", out string? ns);
+                    options.TryGetValue("build_metadata.AdditionalFiles.AutoKernelWeights", out string? weights);
                     pair.Right.GlobalOptions.TryGetValue("build_property.RootNamespace", out string? root);
-                    return new PlanFile(pair.Left.Path, pair.Left.GetText(ct)?.ToString(), className, ns, root);
+                    return new PlanFile(pair.Left.Path, pair.Left.GetText(ct)?.ToString(), className, ns, root, weights);
                 })
                 .WithTrackingName(Steps.Files);
 
             var results = files
                 .Select(static (f, _) => f.Text is null
                     ? new PlanResult(null, new[] { new DiagnosticInfo("AK0005", $"{System.IO.Path.GetFileName(f.Path)}: the plan file cannot be read", f.Path, 0, 0) }.ToEquatableArray())
-                    : PlanReader.Read(f.Path, f.Text, f.ClassName, f.Namespace, f.RootNamespace))
+                    : PlanReader.Read(f.Path, f.Text, f.ClassName, f.Namespace, f.RootNamespace, f.Weights))
                 .WithTrackingName(Steps.Parse);
 
             // Every model's class name and target, so that each model can tell whether another plan
@@ -154,6 +158,6 @@ namespace AutoKernel.Generator
         private static DiagnosticDescriptor Descriptor(string id, string title) =>
             new(id, title, "{0}", "AutoKernel", DiagnosticSeverity.Error, isEnabledByDefault: true);
 
-        private sealed record PlanFile(string Path, string? Text, string? ClassName, string? Namespace, string? RootNamespace);
+        private sealed record PlanFile(string Path, string? Text, string? ClassName, string? Namespace, string? RootNamespace, string? Weights);
     }
 }

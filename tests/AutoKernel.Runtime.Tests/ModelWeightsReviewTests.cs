@@ -3,6 +3,7 @@ using AutoKernel.Runtime.Models;
 
 namespace AutoKernel.Runtime.Tests;
 
+[Collection(nameof(SharedWeights))]
 public sealed class ModelWeightsReviewTests
 {
     private static (byte[] File, string Sha, long Bytes) Weights(int floats, float value)

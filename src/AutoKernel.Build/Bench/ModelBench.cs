@@ -70,7 +70,7 @@ public static class ModelBench
             {
                 var target = CpuTargets.Host(threads);
                 var compiled = ModelCompiler.Compile(loaded, log, target);
-                foreach (string warning in compiled.Warnings)
+                foreach (var warning in compiled.Warnings)
                     stderr.WriteLine(string.Create(c, $"warning: (threads {threads}) {warning}"));
                 var (plan, weights) = CompileOutput.Write(compiled, Path.Combine(temp, threads.ToString(c)), "model");
 

@@ -24,6 +24,7 @@ public static class CommandLine
         root.Subcommands.Add(RunCommand.Create(stdout, stderr));
         root.Subcommands.Add(TuneCommand.Create(stdout, stderr, interactive));
         root.Subcommands.Add(CompileCommand.Create(stdout, stderr));
+        root.Subcommands.Add(BuildCommand.Create(stdout, stderr));
         root.Subcommands.Add(BenchOpsCommand.Create(stdout));
         root.Subcommands.Add(BenchTunersCommand.Create(stdout));
         root.Subcommands.Add(BenchTunersCommand.CreateCostModel(stdout));

@@ -31,7 +31,7 @@ public static class CompileCommand
             foreach (string warning in records.Warnings)
                 stderr.WriteLine("warning: " + warning);
             var compiled = ModelCompiler.Compile(loaded, records, CpuTargets.Host(parse.GetValue(threads)));
-            foreach (string warning in compiled.Warnings)
+            foreach (var warning in compiled.Warnings)
                 stderr.WriteLine("warning: " + warning);
             var (plan, weights) = CompileOutput.Write(compiled, parse.GetValue(output)!, parse.GetValue(name) ?? CompileOutput.NameOf(path));
             compiled.Report.Write(stdout);

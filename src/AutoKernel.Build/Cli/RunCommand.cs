@@ -98,7 +98,7 @@ public static class RunCommand
         foreach (string warning in records.Warnings)
             stderr.WriteLine("warning: " + warning);
         var compiled = ModelCompiler.Compile(loaded, records, CpuTargets.Host(threads));
-        foreach (string warning in compiled.Warnings)
+        foreach (var warning in compiled.Warnings)
             stderr.WriteLine("warning: " + warning);
         using var model = GeneratedModel.Build(compiled, PlanClassName);
         using var instance = model.CreateInstance(threads);

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using AutoKernel.Build.Measure;
 using AutoKernel.Build.Records;
 using AutoKernel.Build.Targets;
@@ -17,10 +16,10 @@ namespace AutoKernel.Build.Cli;
 public static class TuneCommand
 {
     /// <summary>Exit code after Ctrl+C (128 + SIGINT, as shells report it).</summary>
-    public const int Interrupted = 130;
+    public const int Interrupted = Interruption.Interrupted;
 
     /// <summary>Exit code after SIGTERM (128 + 15).</summary>
-    public const int Terminated = 143;
+    public const int Terminated = Interruption.Terminated;
 
     public static Command Create(TextWriter stdout, TextWriter stderr, bool interactive)
     {
@@ -129,23 +128,7 @@ public static class TuneCommand
 
         var outcomes = new List<(int Number, TaskOutcome Outcome)>();
         var total = System.Diagnostics.Stopwatch.StartNew();
-        using var cancel = new CancellationTokenSource();
-        int exitCode = Interrupted;
-        // Ctrl+C (SIGINT) or SIGTERM (a CI job or build being cancelled): the first one lets the
-        // candidate being measured finish and logs the batch so far; a second one terminates.
-        // The runner child ignores both, so a Ctrl+C sent to the whole process group does not
-        // kill the candidate being measured.
-        void OnSignal(PosixSignalContext context)
-        {
-            if (!cancel.IsCancellationRequested)
-            {
-                context.Cancel = true;
-                exitCode = context.Signal == PosixSignal.SIGTERM ? Terminated : Interrupted;
-                cancel.Cancel();
-            }
-        }
-        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var interruption = new Interruption();
         try
         {
             for (int i = 0; i < tunable.Count; i++)
@@ -153,13 +136,13 @@ public static class TuneCommand
                 var (task, number) = tunable[i];
                 var node = loaded.Optimized.Nodes.First(n => n.Name == task.Nodes[0]);
                 var printer = new ProgressPrinter(stdout, interactive, number, tasks.Count);
-                var outcome = job.Tune(task, TaskExtractor.EpilogueOf(node), [printer.Report], cancel.Token);
+                var outcome = job.Tune(task, TaskExtractor.EpilogueOf(node), [printer.Report], interruption.Token);
                 printer.Finish(outcome, settings.Trials);
                 outcomes.Add((number, outcome));
                 if (outcome.Stop == TuneStop.Cancelled)
                 {
                     stderr.WriteLine(string.Create(ci, $"interrupted: the trials measured so far are in {logPath}; run the same command to resume"));
-                    return exitCode;
+                    return interruption.ExitCode;
                 }
             }
             Summarize(outcomes, total.Elapsed, stdout);

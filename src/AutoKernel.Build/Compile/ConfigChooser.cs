@@ -42,7 +42,7 @@ public sealed class ConfigChooser(RecordLog log, CpuTarget target)
     public CpuTarget Target { get; } = target;
 
     /// <summary>One line per task that did not use an exact record (AutoTVM's fallback warning).</summary>
-    public List<string> Warnings { get; } = [];
+    public List<CompileWarning> Warnings { get; } = [];
 
     /// <summary>The schedule for a node of <paramref name="workload"/> whose input is in layout <paramref name="inputBlock"/> (0 standard).</summary>
     public ChosenConfig Choose(Workload workload, int inputBlock = 0)
@@ -62,16 +62,16 @@ public sealed class ConfigChooser(RecordLog log, CpuTarget target)
             chosen = Best(space, sameThreads, ignored, TunedStep.FromSimilarTarget, inputBlock, penalty)
                 ?? Best(space, otherThreads, ignored, TunedStep.FromSimilarTarget, inputBlock, penalty);
             if (chosen is not null && warn)
-                Warnings.Add($"{workload.Key}: no record for {Target.Description} with {Target.Cores} thread(s); using the best record from '{chosen.Record!.Target}' with {chosen.Record.Threads} thread(s), {chosen.Describe()}");
+                Warnings.Add(new(CompileWarningKind.SimilarTarget, $"{workload.Kind} {workload.Shape}: no record for {Target.Description} with {Target.Cores} thread(s); using the best record from '{chosen.Record!.Target}' with {chosen.Record.Threads} thread(s), {chosen.Describe()}"));
         }
         if (chosen is null)
         {
             chosen = FallbackConfig.Choose(workload, Target, inputBlock);
             if (warn)
-                Warnings.Add($"{workload.Key}: no tuning record for {Target.Description} with {Target.Cores} thread(s); using the fallback configuration {chosen.Describe()}, which may be much slower (run autokernel tune)");
+                Warnings.Add(new(CompileWarningKind.Fallback, $"{workload.Kind} {workload.Shape}: no tuning record for {Target.Description} with {Target.Cores} thread(s); using the fallback configuration {chosen.Describe()}, which may be much slower"));
         }
         if (warn && ignored.Count > 0)
-            Warnings.Add($"{workload.Key}: {ignored.Count} record(s) no longer match this version's schedule space and were ignored (first: {ignored[0]})");
+            Warnings.Add(new(CompileWarningKind.StaleRecords, $"{workload.Kind} {workload.Shape}: {ignored.Count} record(s) no longer match this version's schedule space and were ignored (first: {ignored[0]})"));
         _chosen[(workload.Key, inputBlock)] = chosen;
         return chosen;
     }

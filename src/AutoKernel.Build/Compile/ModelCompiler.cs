@@ -9,7 +9,7 @@ using AutoKernel.Generator.Plans;
 namespace AutoKernel.Build.Compile;
 
 /// <summary>A compiled model: the plan, the weights payload, what the report prints and the warnings.</summary>
-public sealed record CompiledModel(ModelPlan Plan, byte[] Payload, CompileReport Report, IReadOnlyList<string> Warnings);
+public sealed record CompiledModel(ModelPlan Plan, byte[] Payload, CompileReport Report, IReadOnlyList<CompileWarning> Warnings);
 
 /// <summary>
 /// Lowers an optimized graph into a plan, TVM-style: each tunable node becomes a tuned kernel with
@@ -87,7 +87,7 @@ public static class ModelCompiler
             {
                 var type = _graph.TypeOf(input.Name) ?? input.Type;
                 if (type.ElementType != DataType.Float)
-                    throw new ModelException($"input '{input.Name}' is {type.ElementType.ToString().ToLowerInvariant()}; generated models take float32 inputs only");
+                    throw new ModelException($"input '{input.Name}' is {type.ElementType.ToString().ToLowerInvariant()}; generated models take float32 inputs only") { Kind = ModelErrorKind.Unsupported };
                 var buffer = NewBuffer(PlanBuffer.Input, type.ElementCount);
                 buffer.Offset = inputs.Count;
                 _values[input.Name] = new Loc(buffer.Id, 0, type.Shape);
@@ -215,7 +215,7 @@ public static class ModelCompiler
             string firstActivation = node.Inputs.FirstOrDefault(i => i.Length > 0 && _values.ContainsKey(i)) ?? "";
             int block = firstActivation.Length > 0 && _values[firstActivation] is { Shape.Length: 4 } loc ? loc.Block : 0;
             var lowered = FixedOpLowering.Lower(_graph, node, block)
-                ?? throw new ModelException("cannot be compiled: " + (FixedOpLowering.WhyNot(_graph, node) ?? "no generated kernel computes this operator with these types and attributes")) { Node = node };
+                ?? throw new ModelException("cannot be compiled: " + (FixedOpLowering.WhyNot(_graph, node) ?? "no generated kernel computes this operator with these types and attributes")) { Node = node, Kind = ModelErrorKind.Unsupported };
             var op = lowered.Op;
             var inputs = new List<int>();
             foreach (string operand in lowered.Operands)
@@ -253,7 +253,7 @@ public static class ModelCompiler
                 return id;
             var tensor = _graph.Initializers[name];
             if (tensor.Type != DataType.Float)
-                throw new ModelException($"constant '{name}' is {tensor.Type.ToString().ToLowerInvariant()}; generated kernels read float32 constants only") { Node = node };
+                throw new ModelException($"constant '{name}' is {tensor.Type.ToString().ToLowerInvariant()}; generated kernels read float32 constants only") { Node = node, Kind = ModelErrorKind.Unsupported };
             var buffer = NewBuffer(PlanBuffer.WeightsKind, tensor.Length);
             buffer.Data = tensor.Floats;
             buffer.DedupeKey = "constant:" + name;

@@ -17,14 +17,14 @@ public static class GraphResolver
     {
         int eq = text.LastIndexOf('=');
         if (eq <= 0 || eq == text.Length - 1)
-            throw new ModelException($"--input-shape '{text}' is not of the form name=d0,d1,...");
+            throw new ModelException($"--input-shape '{text}' is not of the form name=d0,d1,...") { Kind = ModelErrorKind.InputShape };
         string name = text[..eq];
         string[] parts = text[(eq + 1)..].Split(',', StringSplitOptions.TrimEntries);
         var dims = new int[parts.Length];
         for (int i = 0; i < parts.Length; i++)
         {
             if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out dims[i]) || dims[i] <= 0)
-                throw new ModelException($"--input-shape '{text}': dimension '{parts[i]}' is not a positive integer");
+                throw new ModelException($"--input-shape '{text}': dimension '{parts[i]}' is not a positive integer") { Kind = ModelErrorKind.InputShape };
         }
         return new(name, dims);
     }
@@ -52,7 +52,7 @@ public static class GraphResolver
         foreach (string name in inputShapes.Keys)
         {
             if (!graph.Inputs.Exists(i => i.Name == name))
-                throw new ModelException($"--input-shape names '{name}', which is not a graph input (inputs: {string.Join(", ", graph.Inputs.Select(i => i.Name))})");
+                throw new ModelException($"--input-shape names '{name}', which is not a graph input (inputs: {string.Join(", ", graph.Inputs.Select(i => i.Name))})") { Kind = ModelErrorKind.InputShape };
         }
         for (int k = 0; k < graph.Inputs.Count; k++)
         {
@@ -61,11 +61,11 @@ public static class GraphResolver
             if (inputShapes.TryGetValue(input.Name, out int[]? given))
             {
                 if (given.Length != declared.Length)
-                    throw new ModelException($"--input-shape {input.Name}={string.Join(",", given)} has rank {given.Length}, but the model declares {ShapeMath.Format(declared)}");
+                    throw new ModelException($"--input-shape {input.Name}={string.Join(",", given)} has rank {given.Length}, but the model declares {ShapeMath.Format(declared)}") { Kind = ModelErrorKind.InputShape };
                 for (int d = 0; d < given.Length; d++)
                 {
                     if (declared[d] >= 0 && declared[d] != given[d])
-                        throw new ModelException($"--input-shape {input.Name}={string.Join(",", given)} conflicts with the model's static shape {ShapeMath.Format(declared)} at dimension {d}");
+                        throw new ModelException($"--input-shape {input.Name}={string.Join(",", given)} conflicts with the model's static shape {ShapeMath.Format(declared)} at dimension {d}") { Kind = ModelErrorKind.InputShape };
                 }
                 input = input with { Type = input.Type with { Shape = given } };
                 graph.Inputs[k] = input;
@@ -74,7 +74,7 @@ public static class GraphResolver
             {
                 string dims = string.Join(",", declared.Select((d, i) => d >= 0 ? d.ToString(CultureInfo.InvariantCulture) : input.DimParams.ElementAtOrDefault(i) ?? "?"));
                 string example = string.Join(",", declared.Select(d => d >= 0 ? d : 1));
-                throw new ModelException($"input '{input.Name}' has dynamic shape [{dims}]; fix it with --input-shape {input.Name}={example}");
+                throw new ModelException($"input '{input.Name}' has dynamic shape [{dims}]; fix it with --input-shape {input.Name}={example}") { Kind = ModelErrorKind.InputShape };
             }
             graph.ValueTypes[input.Name] = input.Type;
         }
@@ -88,7 +88,7 @@ public static class GraphResolver
         foreach (var node in graph.Nodes)
         {
             if (!ModelPipeline.IsSupported(node.Domain, node.OpType))
-                throw new ModelException($"operator {node.OpType} is not supported") { Node = node, Opset = opset };
+                throw new ModelException($"operator {node.OpType} is not supported") { Node = node, Opset = opset, Kind = ModelErrorKind.Unsupported };
 
             var types = new TensorType?[node.Inputs.Count];
             var constants = new Tensor?[node.Inputs.Count];

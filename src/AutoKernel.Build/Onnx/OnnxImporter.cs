@@ -93,7 +93,7 @@ public static class OnnxImporter
             var node = ReadNode(graph.Node[i], i, names);
             int opset = OpsetFor(g, node);
             if (node.Domain is not ("" or "ai.onnx"))
-                throw new ModelException($"operator domain '{node.Domain}' is not supported") { Node = node, Opset = opset };
+                throw new ModelException($"operator domain '{node.Domain}' is not supported") { Node = node, Opset = opset, Kind = ModelErrorKind.Unsupported };
             nodes.Add(node);
         }
         g.Nodes.AddRange(TopologicalOrder(g, nodes));
@@ -109,7 +109,7 @@ public static class OnnxImporter
             throw new ModelException("model imports no default-domain opset (opset_import is empty)");
         }
         if (opset < MinOpset || opset > MaxOpset)
-            throw new ModelException($"opset {opset} is not supported; AutoKernel supports default-domain opsets {MinOpset} to {MaxOpset} (convert the model with onnx.version_converter)") { Opset = opset };
+            throw new ModelException($"opset {opset} is not supported; AutoKernel supports default-domain opsets {MinOpset} to {MaxOpset} (convert the model with onnx.version_converter)") { Opset = opset, Kind = ModelErrorKind.Unsupported };
     }
 
     private static int OpsetFor(ModelGraph g, Node node) =>
@@ -130,13 +130,13 @@ public static class OnnxImporter
         {
             if (allowUnknownShape && tt.ElemType == 0)
                 return new GraphValue(info.Name, new TensorType(DataType.Undefined, []));
-            throw new ModelException($"graph {role} '{info.Name}' has element type {DataTypes.OnnxName(tt.ElemType)}, which AutoKernel does not support");
+            throw new ModelException($"graph {role} '{info.Name}' has element type {DataTypes.OnnxName(tt.ElemType)}, which AutoKernel does not support") { Kind = ModelErrorKind.Unsupported };
         }
         if (tt.Shape is null)
         {
             if (allowUnknownShape)
                 return new GraphValue(info.Name, new TensorType((DataType)tt.ElemType, []));
-            throw new ModelException($"graph {role} '{info.Name}' has no shape; give one with --input-shape {info.Name}=...");
+            throw new ModelException($"graph {role} '{info.Name}' has no shape; give one with --input-shape {info.Name}=...") { Kind = ModelErrorKind.InputShape };
         }
         var shape = new int[tt.Shape.Dim.Count];
         var dimParams = new string?[shape.Length];
@@ -200,7 +200,7 @@ public static class OnnxImporter
             AttributeProto.Types.AttributeType.Floats => NodeAttribute.FloatList(a.Name, [.. a.Floats]),
             AttributeProto.Types.AttributeType.Ints => NodeAttribute.IntList(a.Name, [.. a.Ints]),
             AttributeProto.Types.AttributeType.Strings => NodeAttribute.StringList(a.Name, [.. a.Strings.Select(s => s.ToStringUtf8())]),
-            _ => throw new ModelException($"attribute '{a.Name}' has type {type.ToString().ToLowerInvariant()}, which AutoKernel does not support (subgraphs and sparse tensors are not)") { Node = node },
+            _ => throw new ModelException($"attribute '{a.Name}' has type {type.ToString().ToLowerInvariant()}, which AutoKernel does not support (subgraphs and sparse tensors are not)") { Node = node, Kind = ModelErrorKind.Unsupported },
         };
     }
 

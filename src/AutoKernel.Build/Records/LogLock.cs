@@ -5,8 +5,8 @@ using System.Globalization;
 namespace AutoKernel.Build.Records;
 
 /// <summary>
-/// The writers' lock of one log file: a monitor per full path within this process, then the sidecar
-/// file <c>&lt;log&gt;.lock</c> across processes. .NET opens a file with <see cref="FileShare.None"/>
+/// The writers' lock of one log file: a monitor per full path within this process, then a lock
+/// file across processes (<see cref="LockFileFor"/>, in the temporary folder). .NET opens a file with <see cref="FileShare.None"/>
 /// by taking <c>flock(LOCK_EX | LOCK_NB)</c> on Unix and a deny-all sharing mode on Windows, so a
 /// second opener fails at once with an <see cref="IOException"/>; we retry with short sleeps up to
 /// the timeout. On Linux and Windows a byte-range lock (<see cref="FileStream.Lock"/>, fcntl
@@ -30,15 +30,35 @@ internal sealed class LogLock : IDisposable
 
     /// <summary>Waits for the lock of the log at <paramref name="fullPath"/>.</summary>
     /// <exception cref="IOException">Not acquired within <paramref name="timeout"/>.</exception>
-    public static LogLock Acquire(string fullPath, TimeSpan timeout)
+    public static LogLock Acquire(string fullPath, TimeSpan timeout) => AcquireFile(fullPath, LockFileFor(fullPath, "append"), timeout, null);
+
+    /// <summary>
+    /// The lock file of a log for one <paramref name="purpose"/> ("append", "tuning"): in the
+    /// temporary folder's autokernel-locks/, named by a hash of the log's full path, so that the
+    /// project folder where the log is committed holds nothing else. Every process of one user on
+    /// one machine computes the same name.
+    /// </summary>
+    public static string LockFileFor(string fullPath, string purpose)
+    {
+        string key = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? fullPath.ToUpperInvariant() : fullPath;
+        string hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(purpose + "\n" + key)))[..20];
+        string folder = Path.Combine(Path.GetTempPath(), "autokernel-locks");
+        Directory.CreateDirectory(folder);
+        return Path.Combine(folder, hash + "." + purpose + ".lock");
+    }
+
+    /// <summary>
+    /// Waits for the lock file <paramref name="lockPath"/> (the gate of <paramref name="key"/> within
+    /// this process); <paramref name="waiting"/> is called once if it is held by another process.
+    /// </summary>
+    public static LogLock AcquireFile(string key, string lockPath, TimeSpan timeout, Action? waiting)
     {
         var clock = Stopwatch.StartNew();
-        object gate = Gates.GetOrAdd(fullPath, _ => new object());
+        object gate = Gates.GetOrAdd(key, _ => new object());
         if (!Monitor.TryEnter(gate, timeout))
-            throw TimedOut(fullPath, timeout, "another thread of this process", null);
+            throw TimedOut(key, timeout, "another thread of this process", null);
         try
         {
-            string lockPath = fullPath + ".lock";
             while (true)
             {
                 try
@@ -47,9 +67,12 @@ internal sealed class LogLock : IDisposable
                 }
                 catch (IOException e) when (e is not (FileNotFoundException or DirectoryNotFoundException or PathTooLongException))
                 {
-                    if (clock.Elapsed >= timeout)
-                        throw TimedOut(fullPath, timeout, "another process (" + lockPath + ")", e);
-                    Thread.Sleep(Random.Shared.Next(1, 16));
+                    if (timeout != Timeout.InfiniteTimeSpan && clock.Elapsed >= timeout)
+                        throw TimedOut(key, timeout, "another process (" + lockPath + ")", e);
+                    waiting?.Invoke();
+                    waiting = null;
+                    // Appends hold the lock for milliseconds; a tuning build holds it for minutes.
+                    Thread.Sleep(clock.Elapsed < TimeSpan.FromSeconds(1) ? Random.Shared.Next(1, 16) : 250);
                 }
             }
         }

@@ -66,7 +66,7 @@ public sealed class RecordLog
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ModelException($"{path}: cannot read the tuning log: {e.Message}", e);
+            throw new ModelException($"{path}: cannot read the tuning log: {e.Message}", e) { Kind = ModelErrorKind.BrokenLog };
         }
 
         var records = new List<TuningRecord>();
@@ -93,7 +93,7 @@ public sealed class RecordLog
             catch (FormatException e)
             {
                 if (!IsCutShort(line.Span))
-                    throw new ModelException($"{path}:{lineNumber.ToString(CultureInfo.InvariantCulture)}: {e.Message}", e);
+                    throw new ModelException($"{path}:{lineNumber.ToString(CultureInfo.InvariantCulture)}: {e.Message}", e) { Kind = ModelErrorKind.BrokenLog };
                 warnings.Add($"{path}: line {lineNumber.ToString(CultureInfo.InvariantCulture)} is truncated (a killed run?); ignored");
             }
         }
@@ -142,7 +142,7 @@ public sealed class RecordLog
     /// missing; an empty batch does nothing.
     /// <para>
     /// The lock is exclusive across threads (a monitor per full path) and across processes (the
-    /// sidecar file <c>&lt;path&gt;.lock</c>, opened with <see cref="FileShare.None"/>, which on
+    /// lock file <see cref="LogLock.LockFileFor"/> in the temporary folder, opened with <see cref="FileShare.None"/>, which on
     /// Linux and macOS is a <c>flock</c> and on Windows a sharing lock, plus a byte-range lock on
     /// Linux and Windows, which holds even when .NET's file locking is switched off). The lock file
     /// is left in place; deleting it would race with the next writer. Readers do not take it.

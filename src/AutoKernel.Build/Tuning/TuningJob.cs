@@ -105,8 +105,10 @@ public sealed class TuningJob
     public int LoggedTrials(TuningTask task) => Replay(new TaskSpace(task.Workload, Target)).Count;
 
     /// <summary>Tunes one task until its budget is spent, early stopping, exhaustion or cancellation.</summary>
-    public TaskOutcome Tune(TuningTask task, Epilogue epilogue, IReadOnlyList<Action<TuneProgress>> callbacks, CancellationToken cancellation)
+    /// <param name="trials">The task's budget, counting logged trials (default <see cref="TuneSettings.Trials"/>).</param>
+    public TaskOutcome Tune(TuningTask task, Epilogue epilogue, IReadOnlyList<Action<TuneProgress>> callbacks, CancellationToken cancellation, int? trials = null)
     {
+        int budget = trials ?? Settings.Trials;
         var space = new TaskSpace(task.Workload, Target);
         if (space.Spaces.Count == 0)
             return new TaskOutcome(task, 0, 0, null, null, TimeSpan.Zero);
@@ -117,7 +119,7 @@ public sealed class TuningJob
         tuner.Update(replayed);
         int resumed = tuner.TrialCount;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        if (resumed >= Settings.Trials)
+        if (resumed >= budget)
             return new TaskOutcome(task, resumed, 0, TuneStop.Budget, tuner.Best, clock.Elapsed);
 
         var options = new TuneOptions
@@ -126,7 +128,7 @@ public sealed class TuningJob
             EarlyStopping = Settings.EarlyStopping,
             Callbacks = [Append, .. callbacks],
         };
-        var stop = tuner.Tune(Settings.Trials, (points, ct) => Measure(epilogue, space, points, ct), options, cancellation);
+        var stop = tuner.Tune(budget, (points, ct) => Measure(epilogue, space, points, ct), options, cancellation);
         return new TaskOutcome(task, resumed, tuner.TrialCount - resumed, stop, tuner.Best, clock.Elapsed);
 
         void Append(TuneProgress progress)

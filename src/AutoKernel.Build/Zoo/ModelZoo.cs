@@ -8,7 +8,8 @@ namespace AutoKernel.Build.Zoo;
 /// BatchNormalization kept as its own node, Dropout left out), with seeded synthetic weights
 /// scaled so that activations stay O(1). Input "input" is [batch, 3, S, S] float; output "output"
 /// is [batch, 1000] logits, except for "dbnet_tiny", a small DBNet-style detector (not from
-/// torchvision) whose output is a probability map [batch, 1, S, S].
+/// torchvision) whose output is a probability map [batch, 1, S, S], and "tiny_cnn", a three-task
+/// classifier with 10 classes for examples and build tests.
 /// </summary>
 public static class ModelZoo
 {
@@ -26,6 +27,7 @@ public static class ModelZoo
         ("densenet121", DenseNet.Create121),
         ("googlenet", GoogLeNet.Create),
         ("dbnet_tiny", DbNet.CreateTiny),
+        ("tiny_cnn", TinyCnn.Create),
     ];
 
     /// <summary>The names <see cref="Create"/> accepts.</summary>

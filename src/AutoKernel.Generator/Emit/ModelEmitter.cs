@@ -73,14 +73,18 @@ public static class ModelEmitter
             for (int i = 0; i < plan.Steps.Count; i++)
                 w.Line($"private readonly global::{KernelNames.Namespace}.{m.StepKernels[i]} _k{I(i)};");
             w.Line();
-            w.Line("/// <summary>Loads the weights from the embedded resource (shared with other instances) and uses a pool of <see cref=\"TunedThreads\"/> threads.</summary>");
+            w.Line(m.Weights == WeightsMode.File
+                ? "/// <summary>Loads the weights from the file <see cref=\"WeightsResourceName\"/> next to the app (shared with other instances) and uses a pool of <see cref=\"TunedThreads\"/> threads.</summary>"
+                : "/// <summary>Loads the weights from the embedded resource (shared with other instances) and uses a pool of <see cref=\"TunedThreads\"/> threads.</summary>");
             w.Line($"public {m.ClassName}() : this(null) {{ }}");
             w.Line();
             w.Line("/// <summary>Creates an instance; see <see cref=\"global::AutoKernel.Runtime.Models.ModelOptions\"/>.</summary>");
             w.Block($"public {m.ClassName}({Rt}.Models.ModelOptions? options)", () =>
             {
                 w.Line($"options ??= {Rt}.Models.ModelOptions.Default;");
-                w.Line($"_weights = {Rt}.Models.ModelWeights.Acquire(typeof({m.ClassName}).Assembly, WeightsResourceName, WeightsSha256, WeightsBytes, options, \"{m.ClassName}\");");
+                w.Line(m.Weights == WeightsMode.File
+                    ? $"_weights = {Rt}.Models.ModelWeights.AcquireFile(global::System.IO.Path.Combine(global::System.AppContext.BaseDirectory, WeightsResourceName), WeightsSha256, WeightsBytes, options, \"{m.ClassName}\");"
+                    : $"_weights = {Rt}.Models.ModelWeights.Acquire(typeof({m.ClassName}).Assembly, WeightsResourceName, WeightsSha256, WeightsBytes, options, \"{m.ClassName}\");");
                 w.Block("try", () =>
                 {
                     w.Line($"_arena = new {Rt}.Models.NativeBuffer(ArenaBytes);");
@@ -190,7 +194,9 @@ public static class ModelEmitter
         w.Line($"public const long WeightsBytes = {L(plan.Weights.Bytes)};");
         w.Line("/// <summary>SHA-256 of the weights payload this class was generated with.</summary>");
         w.Line($"public const string WeightsSha256 = \"{plan.Weights.Sha256}\";");
-        w.Line("/// <summary>The embedded resource the weights are read from unless ModelOptions names a file or stream.</summary>");
+        w.Line(m.Weights == WeightsMode.File
+            ? "/// <summary>The name of the weights file in the app's folder (AppContext.BaseDirectory) that the weights are read from unless ModelOptions names a file or stream (the model was built with Weights=File).</summary>"
+            : "/// <summary>The embedded resource the weights are read from unless ModelOptions names a file or stream.</summary>");
         w.Line($"public const string WeightsResourceName = {SymbolDisplay.FormatLiteral(m.WeightsResourceName, true)};");
         w.Line("/// <summary>Threads the kernels were tuned for, the default pool size.</summary>");
         w.Line($"public const int TunedThreads = {I(plan.Target.Threads)};");

@@ -22,11 +22,22 @@ public static class PlanReader
     public const string UnknownKernelId = "AK0003";
     public const string BadNameId = "AK0004";
 
-    public static PlanResult Read(string path, string text, string? className, string? ns, string? rootNamespace)
+    /// <summary>The item metadata AutoKernelWeights is neither Embedded nor File.</summary>
+    public const string BadWeightsId = "AK0009";
+
+    /// <summary>Reads a plan whose weights are embedded (the default).</summary>
+    public static PlanResult Read(string path, string text, string? className, string? ns, string? rootNamespace) =>
+        Read(path, text, className, ns, rootNamespace, null);
+
+    /// <summary>
+    /// Reads a plan; <paramref name="weights"/> is the item metadata AutoKernelWeights: null, empty,
+    /// <c>Embedded</c> or <c>File</c> (case-insensitive), anything else a <see cref="BadWeightsId"/> diagnostic.
+    /// </summary>
+    public static PlanResult Read(string path, string text, string? className, string? ns, string? rootNamespace, string? weights)
     {
         try
         {
-            return ReadChecked(path, text, className, ns, rootNamespace);
+            return ReadChecked(path, text, className, ns, rootNamespace, weights);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -43,7 +54,7 @@ public static class PlanReader
         "InputName", "InputLength", "InputShape", "OutputName", "OutputLength", "OutputShape",
     };
 
-    private static PlanResult ReadChecked(string path, string text, string? className, string? ns, string? rootNamespace)
+    private static PlanResult ReadChecked(string path, string text, string? className, string? ns, string? rootNamespace, string? weights)
     {
         ModelPlan plan;
         try
@@ -67,6 +78,8 @@ public static class PlanReader
         string space = (string.IsNullOrWhiteSpace(ns) ? rootNamespace : ns)?.Trim() ?? "";
         if (space.Length > 0 && !space.Split('.').All(IsIdentifier))
             return Fail(BadNameId, $"{FileName(path)}: '{space}' is not a valid C# namespace (set the Namespace metadata)", path, 0, 0);
+        if (ParseWeights(weights) is not { } mode)
+            return Fail(BadWeightsId, $"{FileName(path)}: '{weights}' is not a valid Weights value (AutoKernelWeights metadata); use Embedded (the default: the weights are an embedded resource) or File (the weights file is copied next to the assembly)", path, 0, 0);
 
         var target = plan.Target;
         var stepKernels = new List<string>();
@@ -90,25 +103,28 @@ public static class PlanReader
             if (seen.Add(kernelName!))
                 kernels.Add(new KernelSpec(kernelName!, target, step.Tuned, step.Fixed));
         }
-        var model = new ModelSpec(path, space, name, WeightsResourceName(space, name), plan, stepKernels.ToEquatableArray(), kernels.ToEquatableArray());
+        var model = new ModelSpec(path, space, name, WeightsResourceName(space, name), mode, plan, stepKernels.ToEquatableArray(), kernels.ToEquatableArray());
         return new PlanResult(model, EquatableArray<DiagnosticInfo>.Empty);
     }
 
-    /// <summary>The manifest resource name the model class loads its weights from: "{namespace}.{class}.weights".</summary>
-    public static string WeightsResourceName(string ns, string className) =>
-        (ns.Length > 0 ? ns + "." : "") + className + ".weights";
+    /// <summary>The AutoKernelWeights metadata: null or empty is Embedded; null for a value that is neither.</summary>
+    public static WeightsMode? ParseWeights(string? value)
+    {
+        string v = value?.Trim() ?? "";
+        if (v.Length == 0 || string.Equals(v, nameof(WeightsMode.Embedded), StringComparison.OrdinalIgnoreCase))
+            return WeightsMode.Embedded;
+        if (string.Equals(v, nameof(WeightsMode.File), StringComparison.OrdinalIgnoreCase))
+            return WeightsMode.File;
+        return null;
+    }
+
+    /// <summary>
+    /// The manifest resource name the model class loads its weights from (and, with Weights=File,
+    /// the name of the weights file next to the app): "{namespace}.{class}.weights".</summary>
+    public static string WeightsResourceName(string ns, string className) => ModelNames.WeightsResourceName(ns, className);
 
     /// <summary>"resnet18.akplan.json" → "Resnet18"; "mobilenet-v2.akplan.json" → "MobilenetV2".</summary>
-    public static string ClassNameFor(string path)
-    {
-        string file = FileName(path);
-        if (file.EndsWith(PlanFormat.FileSuffix, StringComparison.OrdinalIgnoreCase))
-            file = file.Substring(0, file.Length - PlanFormat.FileSuffix.Length);
-        var parts = file.Split(new[] { '-', '_', '.', ' ' }, StringSplitOptions.RemoveEmptyEntries);
-        string name = string.Concat(parts.Select(p => char.ToUpperInvariant(p[0]) + p.Substring(1)));
-        name = new string(name.Where(c => char.IsLetterOrDigit(c) || c == '_').ToArray());
-        return name.Length == 0 || char.IsDigit(name[0]) ? "Model" + name : name;
-    }
+    public static string ClassNameFor(string path) => ModelNames.ClassNameFor(path);
 
     private static (string?, string?) CheckTuned(TunedStep t, PlanTarget target)
     {

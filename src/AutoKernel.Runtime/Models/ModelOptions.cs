@@ -27,7 +27,10 @@ public sealed class ModelOptions
     /// <summary>A pool to share between models (not disposed by the model); null for a pool of the model's own.</summary>
     public WorkerPool? Pool { get; init; }
 
-    /// <summary>Read the weights from this file instead of the assembly's embedded resource.</summary>
+    /// <summary>
+    /// Read the weights from this file instead of the assembly's embedded resource (or, for a model
+    /// built with <c>Weights=File</c>, instead of the weights file next to the app).
+    /// </summary>
     public string? WeightsPath { get; init; }
 
     /// <summary>

@@ -33,11 +33,32 @@ public sealed unsafe class ModelWeights : IDisposable
 
     /// <summary>
     /// The weights with this hash: already loaded ones, or else read from the options' path or
-    /// stream, or from the embedded resource <paramref name="resourceName"/> of <paramref name="assembly"/>.
+    /// stream, or from the embedded resource <paramref name="resourceName"/> of <paramref name="assembly"/>
+    /// (a model built with <c>Weights=Embedded</c>, the default).
     /// </summary>
     public static ModelWeights Acquire(Assembly assembly, string resourceName, string sha256, long bytes, ModelOptions options, string model)
     {
         ArgumentNullException.ThrowIfNull(assembly);
+        ArgumentNullException.ThrowIfNull(resourceName);
+        return Acquire(new Source(assembly, resourceName, null), sha256, bytes, options, model);
+    }
+
+    /// <summary>
+    /// The weights with this hash: already loaded ones, or else read from the options' path or
+    /// stream, or from the file <paramref name="defaultPath"/> (a model built with <c>Weights=File</c>,
+    /// whose weights file the build copies next to the app; the generated class passes
+    /// <c>Path.Combine(AppContext.BaseDirectory, WeightsResourceName)</c>). A missing file is a
+    /// <see cref="FileNotFoundException"/> naming the model, the path and what to do.
+    /// </summary>
+    public static ModelWeights AcquireFile(string defaultPath, string sha256, long bytes, ModelOptions options, string model)
+    {
+        ArgumentNullException.ThrowIfNull(defaultPath);
+        return Acquire(new Source(null, null, defaultPath), sha256, bytes, options, model);
+    }
+
+    private static ModelWeights Acquire(Source source, string sha256, long bytes, ModelOptions options, string model)
+    {
+        ArgumentNullException.ThrowIfNull(sha256);
         ArgumentNullException.ThrowIfNull(options);
         lock (s_lock)
         {
@@ -46,13 +67,16 @@ public sealed unsafe class ModelWeights : IDisposable
                 shared.References++;
                 return new ModelWeights(shared);
             }
-            var entry = Load(assembly, resourceName, sha256, bytes, options, model);
+            var entry = Load(source, sha256, bytes, options, model);
             s_loaded.Add(sha256, entry);
             return new ModelWeights(entry);
         }
     }
 
-    private static Entry Load(Assembly assembly, string resourceName, string sha256, long bytes, ModelOptions options, string model)
+    /// <summary>Where a model's weights are when the options name neither a file nor a stream.</summary>
+    private readonly record struct Source(Assembly? Assembly, string? ResourceName, string? DefaultPath);
+
+    private static Entry Load(Source from, string sha256, long bytes, ModelOptions options, string model)
     {
         string source;
         Stream? owned = null;
@@ -67,17 +91,38 @@ public sealed unsafe class ModelWeights : IDisposable
             source = path;
             try
             {
-                stream = owned = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+                stream = owned = OpenFile(path);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 throw new FileNotFoundException($"cannot open the weights file of {model}: {path}: {e.Message}", path, e);
             }
         }
+        else if (from.DefaultPath is { } file)
+        {
+            source = file;
+            try
+            {
+                stream = owned = OpenFile(file);
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                throw new FileNotFoundException(
+                    $"{model}: the weights file {file} does not exist. {model} was built with Weights=File, so its weights are not in the assembly "
+                    + $"but in the file {Path.GetFileName(file)} next to the app: copy it from the build output into {Path.GetDirectoryName(file)}, "
+                    + "or pass the path of the weights file as ModelOptions.WeightsPath (or a stream as ModelOptions.WeightsStream)", file, e);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new FileNotFoundException(
+                    $"{model}: cannot open the weights file {file}: {e.Message} (built with Weights=File, {model} reads its weights from that file next to the app unless ModelOptions.WeightsPath or WeightsStream is given)", file, e);
+            }
+        }
         else
         {
+            string resourceName = from.ResourceName!;
             source = $"embedded resource '{resourceName}'";
-            stream = owned = assembly.GetManifestResourceStream(resourceName)
+            stream = owned = from.Assembly!.GetManifestResourceStream(resourceName)
                 ?? throw new InvalidOperationException(
                     $"{model}: the assembly has no embedded resource '{resourceName}' with the model's weights; embed the weights file under that name, or pass ModelOptions.WeightsPath or WeightsStream");
         }
@@ -90,6 +135,9 @@ public sealed unsafe class ModelWeights : IDisposable
             owned?.Dispose();
         }
     }
+
+    private static FileStream OpenFile(string path) =>
+        new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
 
     private static Entry Read(Stream stream, string source, string sha256, long bytes, string model)
     {

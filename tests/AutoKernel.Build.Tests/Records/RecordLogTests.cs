@@ -37,8 +37,9 @@ public sealed class RecordLogTests
         // Three lines, each ended by a line break, nothing else.
         string text = File.ReadAllText(path);
         Assert.Equal(Lines(Make(0), Make(1, error: MeasureError.Timeout, message: "took too long"), Make(2)), text);
-        // The lock file stays beside the log.
-        Assert.True(File.Exists(path + ".lock"));
+        // The lock file is in the temporary folder, not beside the log.
+        Assert.True(File.Exists(LogLock.LockFileFor(Path.GetFullPath(path), "append")));
+        Assert.Equal([Path.GetFileName(path)], Directory.GetFiles(Path.GetDirectoryName(path)!).Select(Path.GetFileName));
     }
 
     [Fact]
@@ -188,7 +189,7 @@ public sealed class RecordLogTests
         string path = dir.File("tune.log");
         RecordLog.Append(path, [Make(0)]);
         // Hold the lock as another process would: the sidecar opened exclusively (and byte-range locked where Append does that too).
-        using (var held = new FileStream(path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        using (var held = new FileStream(LogLock.LockFileFor(Path.GetFullPath(path), "append"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
         {
             if (OperatingSystem.IsLinux() || OperatingSystem.IsWindows())
                 held.Lock(0, 1);

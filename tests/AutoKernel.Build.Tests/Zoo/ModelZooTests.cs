@@ -24,7 +24,7 @@ public class ModelZooTests
     public void NamesListTheZoo()
     {
         Assert.Equal(["resnet18", "resnet34", "resnet50", "mobilenet_v2", "vgg16", "squeezenet1_1",
-            "mobilenet_v3_small", "shufflenet_v2_x1_0", "alexnet", "densenet121", "googlenet", "dbnet_tiny"], ModelZoo.Names);
+            "mobilenet_v3_small", "shufflenet_v2_x1_0", "alexnet", "densenet121", "googlenet", "dbnet_tiny", "tiny_cnn"], ModelZoo.Names);
     }
 
     [Fact]
@@ -48,6 +48,7 @@ public class ModelZooTests
     [InlineData("mobilenet_v3_small", 48)]
     [InlineData("shufflenet_v2_x1_0", 40)]
     [InlineData("dbnet_tiny", 48)]
+    [InlineData("tiny_cnn", 4)]
     public void InvalidImageSizeThrows(string name, int imageSize)
     {
         var e = Assert.Throws<ArgumentException>(() => ModelZoo.Create(name, imageSize: imageSize));
@@ -68,6 +69,17 @@ public class ModelZooTests
         var model = ModelZoo.Create(name, batch: 1, imageSize: 64, seed: 1);
         Assert.Equal(torchvisionParameters, ModelZoo.CountParameters(model));
         CheckStructure(model, batch: 1, imageSize: 64);
+    }
+
+    [Fact]
+    public void TinyCnnHasThreeTasksAndTenClasses()
+    {
+        // 3x16x3x3 + 16x32x3x3 convolutions, two BatchNorm scale/shift pairs, a 32x10 Linear with bias.
+        var model = ModelZoo.Create("tiny_cnn", batch: 2, imageSize: 32, seed: 1);
+        Assert.Equal(432 + 32 + 4608 + 64 + 330, ModelZoo.CountParameters(model));
+        var loaded = ModelPipeline.Prepare(AutoKernel.Build.Onnx.OnnxImporter.Import(model, "tiny_cnn.onnx", null));
+        Assert.Equal(3, AutoKernel.Build.Tasks.TaskExtractor.Extract(loaded.Optimized).Count);
+        Assert.Equal([2, 10], loaded.Optimized.Outputs[0].Type.Shape);
     }
 
     [Fact]

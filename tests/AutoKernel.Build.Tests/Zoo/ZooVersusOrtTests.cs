@@ -26,6 +26,7 @@ public sealed class ZooVersusOrtTests
         { "densenet121", 32 },
         { "googlenet", 64 },
         { "dbnet_tiny", 64 },
+        { "tiny_cnn", 32 },
     };
 
     [Theory]

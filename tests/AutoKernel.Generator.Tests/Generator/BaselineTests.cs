@@ -13,7 +13,10 @@ public sealed class BaselineTests
     [Fact]
     public void Generated_source_matches_the_baselines()
     {
-        var driver = GeneratorHarness.Driver([new GeneratorHarness.Text("/p/tiny.akplan.json", TestPlans.Text())]);
+        // The same plan twice: embedded weights (the default) and Weights=File; the kernels are shared.
+        var driver = GeneratorHarness.Driver(
+            [new GeneratorHarness.Text("/p/tiny.akplan.json", TestPlans.Text()), new GeneratorHarness.Text("/p/tiny-file.akplan.json", TestPlans.Text())],
+            new() { ["/p/tiny-file.akplan.json"] = new() { ["AutoKernelWeights"] = "File" } });
         driver = driver.RunGenerators(GeneratorHarness.Compilation("class C { }"), TestContext.Current.CancellationToken);
         var sources = driver.GetRunResult().Results.Single().GeneratedSources;
         bool update = Environment.GetEnvironmentVariable("AUTOKERNEL_UPDATE_BASELINES") == "1";

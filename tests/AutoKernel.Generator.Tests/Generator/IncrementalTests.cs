@@ -30,6 +30,31 @@ public sealed class IncrementalTests
     }
 
     [Fact]
+    public void Changing_the_Weights_metadata_redoes_the_model_class_but_no_kernel()
+    {
+        var text = new GeneratorHarness.Text("/p/tiny.akplan.json", TestPlans.Text());
+        var compilation = GeneratorHarness.Compilation("class C { }");
+        var driver = GeneratorHarness.Driver([text]).RunGenerators(compilation, TestContext.Current.CancellationToken);
+
+        driver = driver.WithUpdatedAnalyzerConfigOptions(GeneratorHarness.ConfigOptions(new() { ["/p/tiny.akplan.json"] = new() { ["AutoKernelWeights"] = "File" } }))
+            .RunGenerators(compilation, TestContext.Current.CancellationToken);
+        var outputs = Outputs(driver).ToList();
+        var parse = Assert.Single(outputs, o => o.Step == ModelGenerator.Steps.Parse);
+        Assert.Equal(IncrementalStepRunReason.Modified, parse.Reason);
+        Assert.Equal(WeightsMode.File, ((PlanResult)parse.Value).Model!.Weights);
+        var kernels = outputs.Where(o => o.Step == ModelGenerator.Steps.Kernels).ToList();
+        Assert.Equal(2, kernels.Count);
+        Assert.All(kernels, k => Assert.True(k.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, k.Reason.ToString()));
+        Assert.Contains("AcquireFile", Assert.Single(driver.GetRunResult().Results.Single().GeneratedSources, s => s.HintName == "App.Tiny.g.cs").SourceText.ToString(), StringComparison.Ordinal);
+
+        // The same value again: the parse result is equal, so nothing downstream runs.
+        driver = driver.WithUpdatedAnalyzerConfigOptions(GeneratorHarness.ConfigOptions(new() { ["/p/tiny.akplan.json"] = new() { ["AutoKernelWeights"] = "File" } }))
+            .RunGenerators(compilation, TestContext.Current.CancellationToken);
+        Assert.All(Outputs(driver).Where(o => o.Step != ModelGenerator.Steps.Files),
+            o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"{o.Step}: {o.Reason}"));
+    }
+
+    [Fact]
     public void Editing_the_plan_redoes_only_the_kernels_it_changes()
     {
         var text = new GeneratorHarness.Text("/p/tiny.akplan.json", TestPlans.Text(nth: 0));

@@ -114,6 +114,64 @@ public sealed class ModelGeneratorTests
         Assert.Equal(PlanReaderIds.BadName, Assert.Single(diagnostics).Id);
     }
 
+    private static (GeneratorRunResult Result, Compilation Output, IReadOnlyList<Diagnostic> Diagnostics) RunWithWeights(string weights)
+    {
+        var driver = GeneratorHarness.Driver([new GeneratorHarness.Text(PlanPath, TestPlans.Text())], new() { [PlanPath] = new() { ["AutoKernelWeights"] = weights } });
+        driver = driver.RunGeneratorsAndUpdateCompilation(GeneratorHarness.Compilation("class C { }"), out var output, out var diagnostics, TestContext.Current.CancellationToken);
+        return (driver.GetRunResult().Results.Single(), output, diagnostics);
+    }
+
+    private static string ModelSource(GeneratorRunResult result) =>
+        Assert.Single(result.GeneratedSources, s => s.HintName == "App.Tiny.g.cs").SourceText.ToString();
+
+    [Theory]
+    [InlineData("File")]
+    [InlineData("file")]
+    [InlineData(" FILE ")]
+    public void Weights_File_loads_from_the_file_next_to_the_app_and_compiles_cleanly(string weights)
+    {
+        var (result, output, diagnostics) = RunWithWeights(weights);
+        Assert.Empty(diagnostics);
+        string source = ModelSource(result);
+        Assert.Contains("ModelWeights.AcquireFile(global::System.IO.Path.Combine(global::System.AppContext.BaseDirectory, WeightsResourceName), WeightsSha256, WeightsBytes, options, \"Tiny\")", source, StringComparison.Ordinal);
+        Assert.DoesNotContain("ModelWeights.Acquire(", source, StringComparison.Ordinal);
+        Assert.DoesNotContain(".Assembly", source, StringComparison.Ordinal);
+        Assert.Contains("public const string WeightsResourceName = \"App.Tiny.weights\";", source, StringComparison.Ordinal);
+        Assert.Empty(output.GetDiagnostics(TestContext.Current.CancellationToken).Where(d => d.Severity >= DiagnosticSeverity.Warning));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("Embedded")]
+    [InlineData("embedded")]
+    public void Weights_Embedded_or_empty_is_the_embedded_resource(string weights)
+    {
+        var (result, _, diagnostics) = RunWithWeights(weights);
+        Assert.Empty(diagnostics);
+        string source = ModelSource(result);
+        Assert.Contains("ModelWeights.Acquire(typeof(Tiny).Assembly, WeightsResourceName,", source, StringComparison.Ordinal);
+        Assert.DoesNotContain("AcquireFile", source, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Files")]
+    [InlineData("Resource")]
+    [InlineData("File;Embedded")]
+    public void Any_other_Weights_value_is_a_diagnostic_naming_the_plan_and_the_value_and_no_class(string weights)
+    {
+        var (result, _, diagnostics) = RunWithWeights(weights);
+        Assert.Null(result.Exception);
+        Assert.Empty(result.GeneratedSources);
+        var d = Assert.Single(diagnostics);
+        Assert.Equal("AK0009", d.Id);
+        Assert.Equal(DiagnosticSeverity.Error, d.Severity);
+        Assert.Contains("tiny.akplan.json", d.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains($"'{weights}'", d.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains("Embedded", d.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains("File", d.GetMessage(), StringComparison.Ordinal);
+        Assert.Equal(PlanPath, d.Location.GetLineSpan().Path);
+    }
+
     private static class PlanReaderIds
     {
         public const string Malformed = "AK0001";

@@ -32,8 +32,12 @@ public static class GeneratorHarness
             [new ModelGenerator().AsSourceGenerator()],
             texts,
             Parse,
-            new Options(metadata ?? [], rootNamespace),
+            ConfigOptions(metadata, rootNamespace),
             new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+
+    /// <summary>Item metadata per path (keys without the build_metadata.AdditionalFiles. prefix) and RootNamespace, as the compiler passes them.</summary>
+    public static AnalyzerConfigOptionsProvider ConfigOptions(Dictionary<string, Dictionary<string, string>>? metadata = null, string? rootNamespace = "App") =>
+        new Options(metadata ?? [], rootNamespace);
 
     public sealed class Text(string path, string text) : AdditionalText
     {

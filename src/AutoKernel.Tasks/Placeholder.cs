@@ -1,4 +1,0 @@
-namespace AutoKernel.Tasks
-{
-    internal static class Placeholder { }
-}

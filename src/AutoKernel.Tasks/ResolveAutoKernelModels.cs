@@ -1,0 +1,180 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using AutoKernel.Generator.Plans;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace AutoKernel.Tasks
+{
+    /// <summary>
+    /// Resolves every AutoKernelModel item into what the later targets need, as metadata of one
+    /// output item per model: the class name and namespace the generator uses, the resource name
+    /// of the weights, the paths of the log, the plan, the weights and the options file, and the
+    /// effective tuning mode. It writes each model's options file (only when its text changes), so
+    /// that the build target, whose inputs include it, runs again when an option changes.
+    /// Runs in every build, design-time builds included; it starts no process.
+    /// </summary>
+    public sealed class ResolveAutoKernelModels : Task
+    {
+        public const string ModelMissingCode = "AK1011";
+        public const string BadMetadataCode = "AK1012";
+
+        [Required]
+        public ITaskItem[] Models { get; set; } = Array.Empty<ITaskItem>();
+
+        [Required]
+        public string ProjectDirectory { get; set; } = "";
+
+        /// <summary>Folder for plans, weights and options files (obj/.../autokernel/).</summary>
+        [Required]
+        public string IntermediateDirectory { get; set; } = "";
+
+        /// <summary>Folder of the tuning logs (default: the project's autokernel/ folder).</summary>
+        [Required]
+        public string LogDirectory { get; set; } = "";
+
+        public string RootNamespace { get; set; } = "";
+
+        /// <summary>$(AutoKernelTuning): Auto, Off or Force; an item's Tuning metadata overrides it.</summary>
+        public string Tuning { get; set; } = "Auto";
+
+        /// <summary>A design-time (IDE) build: never tune; reuse the last real build's plan when there is one.</summary>
+        public bool DesignTime { get; set; }
+
+        [Output]
+        public ITaskItem[] Resolved { get; private set; } = Array.Empty<ITaskItem>();
+
+        public override bool Execute()
+        {
+            var resolved = new List<ITaskItem>();
+            foreach (var model in Models)
+            {
+                var item = Resolve(model);
+                if (item is not null)
+                    resolved.Add(item);
+            }
+            Resolved = resolved.ToArray();
+            return !Log.HasLoggedErrors;
+        }
+
+        private ITaskItem? Resolve(ITaskItem model)
+        {
+            string path = Path.GetFullPath(Path.Combine(ProjectDirectory, model.ItemSpec));
+            if (!File.Exists(path))
+            {
+                Error(ModelMissingCode, path, $"the AutoKernelModel file {model.ItemSpec} does not exist");
+                return null;
+            }
+            string className = Meta(model, "ClassName");
+            if (className.Length == 0)
+                className = ModelNames.ClassNameFor(path);
+            string ns = Meta(model, "Namespace");
+            if (ns.Length == 0)
+                ns = RootNamespace.Trim();
+            string weights = Meta(model, "Weights");
+            if (weights.Length == 0)
+                weights = "Embedded";
+            else if (!Is(weights, "Embedded") && !Is(weights, "File"))
+            {
+                Error(BadMetadataCode, path, $"Weights='{weights}' is not Embedded or File");
+                return null;
+            }
+            weights = Is(weights, "File") ? "File" : "Embedded";
+            string tuning = Meta(model, "Tuning");
+            if (tuning.Length == 0)
+                tuning = Tuning.Trim().Length == 0 ? "Auto" : Tuning.Trim();
+            if (!Is(tuning, "Auto") && !Is(tuning, "Off") && !Is(tuning, "Force"))
+            {
+                Error(BadMetadataCode, path, $"AutoKernelTuning='{tuning}' is not Auto, Off or Force");
+                return null;
+            }
+            string device = Meta(model, "Device");
+            if (device.Length == 0)
+                device = "cpu";
+
+            string log = Meta(model, "Log");
+            log = Path.GetFullPath(log.Length > 0
+                ? Path.Combine(ProjectDirectory, log)
+                : Path.Combine(ProjectDirectory, LogDirectory, Path.GetFileNameWithoutExtension(path) + "." + device.ToLowerInvariant() + ".jsonl"));
+
+            string resource = ModelNames.WeightsResourceName(ns, className);
+            string outputName = resource.Substring(0, resource.Length - ".weights".Length);
+            string intermediate = Path.GetFullPath(Path.Combine(ProjectDirectory, IntermediateDirectory));
+            string output = intermediate;
+            bool run = true;
+            if (DesignTime)
+            {
+                // Never tune in the IDE. A real build's plan is as good as it gets; without one
+                // (a fresh clone), compile one from the log and fallbacks into a folder of its own,
+                // so that the real build still sees its own outputs as missing and tunes.
+                tuning = "Off";
+                if (File.Exists(Path.Combine(intermediate, outputName + ModelNames.PlanSuffix)))
+                    run = false;
+                else
+                    output = Path.Combine(intermediate, "design");
+            }
+
+            var item = new TaskItem(path);
+            model.CopyMetadataTo(item);
+            item.SetMetadata("ClassName", className);
+            item.SetMetadata("Namespace", ns);
+            item.SetMetadata("Weights", weights);
+            item.SetMetadata("ResourceName", resource);
+            item.SetMetadata("Device", device);
+            item.SetMetadata("Tuning", tuning);
+            item.SetMetadata("TuningLog", log);
+            item.SetMetadata("LogInput", File.Exists(log) ? log : "");
+            item.SetMetadata("OutputName", outputName);
+            item.SetMetadata("OutputDirectory", output);
+            item.SetMetadata("PlanFile", Path.Combine(output, outputName + ModelNames.PlanSuffix));
+            item.SetMetadata("WeightsFile", Path.Combine(output, outputName + ".weights"));
+            item.SetMetadata("Run", run ? "true" : "false");
+            string options = Path.Combine(output, outputName + ".options");
+            item.SetMetadata("OptionsFile", options);
+            if (run)
+                WriteOptions(options, item);
+            return item;
+        }
+
+        /// <summary>
+        /// The options that change what the tool does, one per line; rewritten only when the text
+        /// changes, so its time stamp tells the build target whether to run. Force adds a fresh line
+        /// every build: a forced build always runs.
+        /// </summary>
+        private void WriteOptions(string path, ITaskItem item)
+        {
+            var text = new StringBuilder();
+            text.Append("# AutoKernel: the options of the last build of ").Append(item.ItemSpec).Append(" (a change reruns the tool)\n");
+            foreach (string name in new[] { "Device", "InputShapes", "Trials", "Tuner", "Threads", "Tuning", "TuningLog" })
+                text.Append(name).Append('=').Append(item.GetMetadata(name).Trim()).Append('\n');
+            if (Is(item.GetMetadata("Tuning"), "Force"))
+                text.Append("Forced=").Append(Guid.NewGuid().ToString("N")).Append('\n');
+            string content = text.ToString();
+            try
+            {
+                if (File.Exists(path) && File.ReadAllText(path) == content)
+                    return;
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                string temp = path + ".tmp";
+                File.WriteAllText(temp, content, new UTF8Encoding(false));
+                if (File.Exists(path))
+                    File.Delete(path);
+                File.Move(temp, path);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                Error(BadMetadataCode, item.ItemSpec, $"cannot write {path}: {e.Message}");
+            }
+        }
+
+        private static string Meta(ITaskItem item, string name) => (item.GetMetadata(name) ?? "").Trim();
+
+        private static bool Is(string value, string expected) => string.Equals(value, expected, StringComparison.OrdinalIgnoreCase);
+
+        private void Error(string code, string file, string message) =>
+            Log.LogError(null, code, null, file, 0, 0, 0, 0, message);
+    }
+}
