@@ -22,8 +22,8 @@ public sealed class BuildIntegrationTests(PackageFeed feed, ITestOutputHelper ou
     private const string Tiny = "tiny_cnn";
     private const int ImageSize = 32;
 
-    /// <summary>Plain console output, one line per diagnostic: no terminal logger, no summary repeating them.</summary>
-    private static readonly string[] Plain = ["-tl:off", "-clp:NoSummary"];
+    /// <summary>Plain console output (no terminal logger): one line per diagnostic before the summary.</summary>
+    private static readonly string[] Plain = ["-tl:off"];
 
     [Fact]
     public void Build_tunes_generates_and_runs_then_a_rebuild_does_nothing_and_clean_keeps_the_log()
@@ -36,7 +36,7 @@ public sealed class BuildIntegrationTests(PackageFeed feed, ITestOutputHelper ou
         var first = c.Build(Plain).EnsureSuccess();
         output.WriteLine($"first build: {first.Elapsed.TotalSeconds:F1} s");
         Assert.Contains(first.Lines, l => l.Contains("autokernel: tuning 3 of 3 tasks", StringComparison.Ordinal));
-        Assert.DoesNotContain(first.Lines, l => l.Contains(": warning AK", StringComparison.Ordinal));
+        Assert.DoesNotContain(first.BuildLines, l => l.Contains(": warning AK", StringComparison.Ordinal));
         string log = c.PathOf("autokernel/tiny.cpu.jsonl");
         var records = RecordLog.Load(log);
         Assert.Empty(records.Warnings);
@@ -72,7 +72,7 @@ public sealed class BuildIntegrationTests(PackageFeed feed, ITestOutputHelper ou
         File.WriteAllText(c.PathOf("autokernel/tiny.cpu.jsonl"), "");
 
         var build = c.Build(Plain).EnsureSuccess();
-        var warnings = build.Lines.Where(l => l.Contains(": warning AK1101:", StringComparison.Ordinal)).ToList();
+        var warnings = build.BuildLines.Where(l => l.Contains(": warning AK1101:", StringComparison.Ordinal)).ToList();
         Assert.Equal(3, warnings.Count);
         Assert.All(warnings, w => Assert.Contains("tiny.onnx", w));
         Assert.DoesNotContain(build.Lines, l => l.Contains("autokernel: tuning", StringComparison.Ordinal));
@@ -89,7 +89,7 @@ public sealed class BuildIntegrationTests(PackageFeed feed, ITestOutputHelper ou
 
         var build = c.Build(Plain);
         Assert.NotEqual(0, build.ExitCode);
-        var error = Assert.Single(build.Lines, l => l.Contains(": error ", StringComparison.Ordinal));
+        var error = Assert.Single(build.BuildLines, l => l.Contains(": error ", StringComparison.Ordinal));
         Assert.Contains("error AK1001:", error);
         Assert.Contains(c.PathOf("broken.onnx"), error);
         Assert.DoesNotContain(build.Lines, l => l.Contains("   at ", StringComparison.Ordinal));
@@ -112,7 +112,7 @@ public sealed class BuildIntegrationTests(PackageFeed feed, ITestOutputHelper ou
 
         var build = c.Build(Plain);
         Assert.NotEqual(0, build.ExitCode);
-        var error = Assert.Single(build.Lines, l => l.Contains(": error ", StringComparison.Ordinal));
+        var error = Assert.Single(build.BuildLines, l => l.Contains(": error ", StringComparison.Ordinal));
         Assert.Contains("error AK1002:", error);
         Assert.Contains("det.onnx", error);
         Assert.Contains("'determinant'", error);
@@ -186,7 +186,7 @@ public sealed class BuildIntegrationTests(PackageFeed feed, ITestOutputHelper ou
         });
         Assert.True(sent, interrupted.Output);
         Assert.NotEqual(0, interrupted.ExitCode);
-        var error = Assert.Single(interrupted.Lines, l => l.Contains(": error ", StringComparison.Ordinal));
+        var error = Assert.Single(interrupted.BuildLines, l => l.Contains(": error ", StringComparison.Ordinal));
         Assert.Contains("AK1013", error);
         string log = c.PathOf("autokernel/tiny.cpu.jsonl");
         var partial = RecordLog.Load(log);
@@ -197,11 +197,19 @@ public sealed class BuildIntegrationTests(PackageFeed feed, ITestOutputHelper ou
         var resumed = c.Build(Plain).EnsureSuccess();
         Assert.Contains(resumed.Lines, l => l.Contains("autokernel: tuning 2 of 3 tasks", StringComparison.Ordinal) || l.Contains("autokernel: tuning 3 of 3 tasks", StringComparison.Ordinal));
         var full = RecordLog.Load(log);
-        Assert.Equal(3 * 32, full.Records.Count);
+        Assert.True(full.Records.Count > partial.Records.Count);
+        Assert.Empty(full.Warnings);
         // Nothing measured before the interruption was measured again.
         Assert.Equal(full.Records.Count, full.Records.Select(r => (r.WorkloadKey, r.ConfigIndex)).Distinct().Count());
         Assert.Subset(full.Records.Select(r => (r.WorkloadKey, r.ConfigIndex)).ToHashSet(), keys);
         c.RunAndCompare([(item, model)]);
+
+        // The budget is spent (or a small space exhausted): a forced rerun of the tool tunes nothing.
+        File.SetLastWriteTimeUtc(model, DateTime.UtcNow);
+        var third = c.Build(Plain).EnsureSuccess();
+        Assert.DoesNotContain(third.Lines, l => l.Contains("autokernel: tuning", StringComparison.Ordinal));
+        Assert.Contains(third.Lines, l => l.Contains("autokernel: tiny.onnx: ", StringComparison.Ordinal));
+        Assert.Equal(full.Records.Count, RecordLog.Load(log).Records.Count);
     }
 
     /// <summary>SIGINT to the `autokernel build` process started for the project in <paramref name="folder"/>, as Ctrl+C would send.</summary>

@@ -205,6 +205,9 @@ public static class BuildCommand
                 continue;
             int logged = job.LoggedTrials(tasks[i]);
             int budget = force ? logged + r.Trials : r.Trials;
+            // A small space holds fewer valid schedules than the budget: once all are logged, the task is done.
+            if (new TaskSpace(tasks[i].Workload, target).CountValid() is long valid)
+                budget = (int)Math.Min(budget, valid);
             if (logged < budget)
                 pending.Add((tasks[i], i + 1, budget, logged));
         }

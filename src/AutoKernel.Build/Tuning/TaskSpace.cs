@@ -54,6 +54,26 @@ public sealed class TaskSpace
     /// <summary>Points in all spaces, valid or not.</summary>
     public long Size => Spaces.Sum(s => s.Size);
 
+    /// <summary>
+    /// The number of valid points, counted when the spaces hold at most <paramref name="limit"/>
+    /// points in all; null for larger spaces (a budget of a few hundred trials never exhausts them).
+    /// </summary>
+    public long? CountValid(long limit = 100_000)
+    {
+        if (Size > limit)
+            return null;
+        long valid = 0;
+        foreach (var space in Spaces)
+        {
+            for (long i = 0; i < space.Size; i++)
+            {
+                if (space.IsValid(space.Decode(i)))
+                    valid++;
+            }
+        }
+        return valid;
+    }
+
     public int SpaceOf(string template)
     {
         for (int i = 0; i < Spaces.Count; i++)

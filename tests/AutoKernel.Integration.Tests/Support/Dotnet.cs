@@ -15,6 +15,12 @@ public sealed record DotnetResult(string Command, int ExitCode, string Output, T
 
     public IEnumerable<string> Lines => Output.Split('\n').Select(l => l.TrimEnd('\r'));
 
+    /// <summary>
+    /// The lines of the build itself, before MSBuild's summary ("Build succeeded." or "Build FAILED."
+    /// and the diagnostics again): `dotnet build` asks for the summary, so -clp:NoSummary does not remove it.
+    /// </summary>
+    public IEnumerable<string> BuildLines => Lines.TakeWhile(l => l.Trim() is not ("Build succeeded." or "Build FAILED."));
+
     private static string Tail(string text) => text.Length <= 12000 ? text : "...\n" + text[^12000..];
 }
 
