@@ -5,7 +5,7 @@ using System.Globalization;
 using Microsoft.ML.OnnxRuntime;
 using Resnet18Sample;
 
-int warmup = Option(args, "--warmup", 20);
+int warmup = Option(args, "--warmup", 50);
 int runs = Option(args, "--runs", 100);
 string modelPath = Path.Combine(AppContext.BaseDirectory, "resnet18.onnx");
 
