@@ -81,6 +81,28 @@ public sealed class BuildIntegrationTests(PackageFeed feed, ITestOutputHelper ou
     }
 
     [Fact]
+    public void A_design_time_build_never_tunes_and_leaves_the_real_build_its_tuning()
+    {
+        using var c = new Consumer(feed, "designtime");
+        c.AddZooModel("tiny.onnx", Tiny, ImageSize, seed: 9);
+        c.Write([new ConsumerModel("tiny.onnx", "Tiny", "Trials=\"2\"")]);
+
+        // What an IDE runs on a fresh clone: no log, so a plan from fallback schedules, in a folder of its own.
+        var design = c.Build([.. Plain, "-p:DesignTimeBuild=true"]).EnsureSuccess();
+        Assert.DoesNotContain(design.Lines, l => l.Contains("autokernel: tuning", StringComparison.Ordinal));
+        Assert.False(File.Exists(c.PathOf("autokernel/tiny.cpu.jsonl")));
+        Assert.True(File.Exists(c.PathOf("obj/Release/net10.0/autokernel/design/Consumer.Tiny.akplan.json")));
+
+        var real = c.Build(Plain).EnsureSuccess();
+        Assert.Contains(real.Lines, l => l.Contains("autokernel: tuning 3 of 3 tasks", StringComparison.Ordinal));
+        Assert.True(File.Exists(c.PathOf("obj/Release/net10.0/autokernel/Consumer.Tiny.akplan.json")));
+
+        // Once a real plan exists, a design-time build uses it and starts no tool.
+        var again = c.Build([.. Plain, "-p:DesignTimeBuild=true"]).EnsureSuccess();
+        Assert.DoesNotContain(again.Lines, l => l.Contains("autokernel: ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_malformed_model_is_one_error_naming_the_file()
     {
         using var c = new Consumer(feed, "malformed");

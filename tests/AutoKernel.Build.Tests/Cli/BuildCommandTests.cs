@@ -68,6 +68,44 @@ public sealed class BuildCommandTests : IDisposable
     }
 
     [Fact]
+    public void Two_builds_tuning_one_log_at_once_take_turns_and_measure_each_task_once()
+    {
+        // What a multi-targeted project does: one inner build per framework, one log, at the same time.
+        string model = SmallModel();
+        string log = _dir.File("logs/small.cpu.jsonl");
+        string tool = Path.Combine(AppContext.BaseDirectory, "autokernel.dll");
+        var builds = new[] { "a", "b" }.Select(name =>
+        {
+            var info = new System.Diagnostics.ProcessStartInfo(Environment.ProcessPath!.EndsWith("dotnet", StringComparison.Ordinal) ? Environment.ProcessPath : "dotnet")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            foreach (string arg in new[] { "exec", tool, "build", model, "--log", log, "-o", _dir.File("out-" + name), "--trials", "2", "--threads", "2" })
+                info.ArgumentList.Add(arg);
+            var process = System.Diagnostics.Process.Start(info)!;
+            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            return (process, stdout, stderr);
+        }).ToList();
+        var results = builds.Select(b =>
+        {
+            Assert.True(b.process.WaitForExit(TimeSpan.FromMinutes(5)));
+            return new CliResult(b.process.ExitCode, b.stdout.Result, b.stderr.Result);
+        }).ToList();
+        foreach (var b in builds)
+            b.process.Dispose();
+
+        Assert.All(results, r => Assert.True(r.ExitCode == 0, r.Error));
+        Assert.Single(results, r => r.Out.Contains(BuildCommand.ProgressPrefix + "tuning 3 of 3 tasks", StringComparison.Ordinal));
+        Assert.Single(results, r => r.Out.Contains("nothing to tune", StringComparison.Ordinal));
+        var records = RecordLog.Load(log);
+        Assert.Empty(records.Warnings);
+        Assert.Equal(6, records.Records.Count);
+        Assert.True(File.Exists(_dir.File("out-a/small" + PlanFormat.FileSuffix)) && File.Exists(_dir.File("out-b/small" + PlanFormat.FileSuffix)));
+    }
+
+    [Fact]
     public void A_malformed_model_is_AK1001_naming_the_file_and_writes_nothing()
     {
         string model = _dir.File("broken.onnx");
