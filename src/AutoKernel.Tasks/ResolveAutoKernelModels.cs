@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
@@ -22,6 +23,9 @@ namespace AutoKernel.Tasks
         public const string ModelMissingCode = "AK1011";
         public const string BadMetadataCode = "AK1012";
 
+        /// <summary>Two models would generate the same class (and write the same plan and weights files).</summary>
+        public const string DuplicateClassCode = "AK1014";
+
         [Required]
         public ITaskItem[] Models { get; set; } = Array.Empty<ITaskItem>();
 
@@ -38,6 +42,9 @@ namespace AutoKernel.Tasks
 
         public string RootNamespace { get; set; } = "";
 
+        /// <summary>$(AutoKernelToolPath): part of the options file, so that another tool (a package downgrade, whose files may be older than the plan) reruns.</summary>
+        public string ToolPath { get; set; } = "";
+
         /// <summary>$(AutoKernelTuning): Auto, Off or Force; an item's Tuning metadata overrides it.</summary>
         public string Tuning { get; set; } = "Auto";
 
@@ -50,11 +57,24 @@ namespace AutoKernel.Tasks
         public override bool Execute()
         {
             var resolved = new List<ITaskItem>();
+            // Plans and weights are named NS.CLASS: two models of one class would overwrite each
+            // other's files, and the generator would see one plan. Case-insensitive, as file systems
+            // and generated file names may be.
+            var classes = new Dictionary<string, ITaskItem>(StringComparer.OrdinalIgnoreCase);
             foreach (var model in Models)
             {
                 var item = Resolve(model);
-                if (item is not null)
-                    resolved.Add(item);
+                if (item is null)
+                    continue;
+                string name = item.GetMetadata("OutputName");
+                if (classes.TryGetValue(name, out var first))
+                {
+                    Error(DuplicateClassCode, item.ItemSpec,
+                        $"this model and {first.ItemSpec} both generate the class {name}; give one of them another ClassName or Namespace");
+                    continue;
+                }
+                classes.Add(name, item);
+                resolved.Add(item);
             }
             Resolved = resolved.ToArray();
             return !Log.HasLoggedErrors;
@@ -91,9 +111,18 @@ namespace AutoKernel.Tasks
                 Error(BadMetadataCode, path, $"AutoKernelTuning='{tuning}' is not Auto, Off or Force");
                 return null;
             }
-            string device = Meta(model, "Device");
+            string device = Meta(model, "Device").ToLowerInvariant();
             if (device.Length == 0)
                 device = "cpu";
+            foreach (string number in new[] { "Trials", "Threads" })
+            {
+                string value = Meta(model, number);
+                if (value.Length > 0 && !int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
+                {
+                    Error(BadMetadataCode, path, $"{number}='{value}' is not a whole number");
+                    return null;
+                }
+            }
 
             string log = Meta(model, "Log");
             log = Path.GetFullPath(log.Length > 0
@@ -124,6 +153,7 @@ namespace AutoKernel.Tasks
             item.SetMetadata("Weights", weights);
             item.SetMetadata("ResourceName", resource);
             item.SetMetadata("Device", device);
+            item.SetMetadata("Tuner", Meta(model, "Tuner").ToLowerInvariant());
             item.SetMetadata("Tuning", tuning);
             item.SetMetadata("TuningLog", log);
             item.SetMetadata("LogInput", File.Exists(log) ? log : "");
@@ -150,6 +180,7 @@ namespace AutoKernel.Tasks
             text.Append("# AutoKernel: the options of the last build of ").Append(item.ItemSpec).Append(" (a change reruns the tool)\n");
             foreach (string name in new[] { "Device", "InputShapes", "Trials", "Tuner", "Threads", "Tuning", "TuningLog" })
                 text.Append(name).Append('=').Append(item.GetMetadata(name).Trim()).Append('\n');
+            text.Append("Tool=").Append(ToolPath.Length > 0 ? Path.GetFullPath(Path.Combine(ProjectDirectory, ToolPath)) : "").Append('\n');
             if (Is(item.GetMetadata("Tuning"), "Force"))
                 text.Append("Forced=").Append(Guid.NewGuid().ToString("N")).Append('\n');
             string content = text.ToString();
