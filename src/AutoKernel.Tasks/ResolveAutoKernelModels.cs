@@ -69,8 +69,9 @@ namespace AutoKernel.Tasks
                 string name = item.GetMetadata("OutputName");
                 if (classes.TryGetValue(name, out var first))
                 {
-                    Error(DuplicateClassCode, item.ItemSpec,
-                        $"this model and {first.ItemSpec} both generate the class {name}; give one of them another ClassName or Namespace");
+                    Error(DuplicateClassCode, item.ItemSpec, string.Equals(first.ItemSpec, item.ItemSpec, StringComparison.Ordinal)
+                        ? $"this model is listed twice as an AutoKernelModel item (class {name}); list it once, and change the metadata of an item already listed with <AutoKernelModel Update=\"...\" />"
+                        : $"this model and {first.ItemSpec} both generate the class {name}; give one of them another ClassName or Namespace");
                     continue;
                 }
                 classes.Add(name, item);
@@ -94,6 +95,19 @@ namespace AutoKernel.Tasks
             string ns = Meta(model, "Namespace");
             if (ns.Length == 0)
                 ns = RootNamespace.Trim();
+            // Checked here as well as in the generator, which would say so only after tuning.
+            if (!IsIdentifier(className))
+            {
+                Error(BadMetadataCode, path, $"ClassName='{className}' is not a valid C# class name");
+                return null;
+            }
+            if (ns.Length > 0 && !ns.Split('.').All(IsIdentifier))
+            {
+                Error(BadMetadataCode, path, Meta(model, "Namespace").Length > 0
+                    ? $"Namespace='{ns}' is not a valid C# namespace"
+                    : $"the project's RootNamespace '{ns}' is not a valid C# namespace; set the model's Namespace metadata (or RootNamespace)");
+                return null;
+            }
             string weights = Meta(model, "Weights");
             if (weights.Length == 0)
                 weights = "Embedded";
@@ -202,6 +216,10 @@ namespace AutoKernel.Tasks
         }
 
         private static string Meta(ITaskItem item, string name) => (item.GetMetadata(name) ?? "").Trim();
+
+        /// <summary>Letters, digits and underscores, not starting with a digit (the generator also rejects keywords).</summary>
+        private static bool IsIdentifier(string s) =>
+            s.Length > 0 && !char.IsDigit(s[0]) && s.All(c => char.IsLetterOrDigit(c) || c == '_');
 
         private static bool Is(string value, string expected) => string.Equals(value, expected, StringComparison.OrdinalIgnoreCase);
 

@@ -31,11 +31,29 @@ public sealed partial class BuildIntegrationTests
         Assert.DoesNotContain(build.Lines, l => l.Contains("autokernel: ", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void A_model_listed_twice_is_one_error_that_says_so()
+    {
+        // The usual slip: a wildcard, then the same file again to give it metadata (Update was meant).
+        using var c = new Consumer(feed, "twice");
+        c.AddZooModel("tiny.onnx", Tiny, ImageSize, seed: 17);
+        c.Write([new ConsumerModel("*.onnx", "Tiny"), new ConsumerModel("tiny.onnx", "Tiny", "Weights=\"File\"")]);
+
+        var build = c.Build(Off);
+        Assert.NotEqual(0, build.ExitCode);
+        var error = Assert.Single(build.BuildLines, l => l.Contains(": error ", StringComparison.Ordinal));
+        Assert.Contains("error AK1014:", error);
+        Assert.Contains("listed twice", error);
+        Assert.Contains(c.PathOf("tiny.onnx"), error);
+    }
+
     [Theory]
     [InlineData("Weights=\"Files\"", "AK1012", "Weights='Files'")]
     [InlineData("Tuning=\"sometimes\"", "AK1012", "'sometimes'")]
     [InlineData("Trials=\"abc\"", "AK1012", "Trials='abc'")]
     [InlineData("Threads=\"2.5\"", "AK1012", "Threads='2.5'")]
+    [InlineData("ClassName=\"my-model\"", "AK1012", "ClassName='my-model'")]
+    [InlineData("Namespace=\"Acme.3d\"", "AK1012", "Namespace='Acme.3d'")]
     [InlineData("Device=\"gpu\"", "AK1005", "'gpu'")]
     [InlineData("InputShapes=\"x=1,a\"", "AK1003", "'a'")]
     public void Bad_metadata_is_one_error_with_a_code_naming_the_model(string metadata, string code, string detail)
