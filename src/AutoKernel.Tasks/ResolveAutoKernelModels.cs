@@ -26,6 +26,12 @@ namespace AutoKernel.Tasks
         /// <summary>Two models would generate the same class (and write the same plan and weights files).</summary>
         public const string DuplicateClassCode = "AK1014";
 
+        /// <summary>
+        /// Models of one project with different Device or Threads: the generator emits one kernel set
+        /// per assembly and rejects such plans (AK0007), but only after every model was tuned.
+        /// </summary>
+        public const string TargetMismatchCode = "AK1015";
+
         [Required]
         public ITaskItem[] Models { get; set; } = Array.Empty<ITaskItem>();
 
@@ -75,6 +81,13 @@ namespace AutoKernel.Tasks
                     continue;
                 }
                 classes.Add(name, item);
+                if (resolved.Count > 0 && !SameTarget(resolved[0], item))
+                {
+                    Error(TargetMismatchCode, item.ItemSpec,
+                        $"this model is built for Device={item.GetMetadata("Device")} and {DescribeThreads(item)}, but {resolved[0].ItemSpec} for Device={resolved[0].GetMetadata("Device")} and {DescribeThreads(resolved[0])}; "
+                        + "the models of one project share their kernels and must have the same Device and Threads (an ItemDefinitionGroup sets them for every AutoKernelModel)");
+                    continue;
+                }
                 resolved.Add(item);
             }
             Resolved = resolved.ToArray();
@@ -216,6 +229,16 @@ namespace AutoKernel.Tasks
         }
 
         private static string Meta(ITaskItem item, string name) => (item.GetMetadata(name) ?? "").Trim();
+
+        private static bool SameTarget(ITaskItem a, ITaskItem b) =>
+            a.GetMetadata("Device") == b.GetMetadata("Device") && ThreadsOf(a) == ThreadsOf(b);
+
+        /// <summary>The Threads metadata as a number: empty and 0 both mean one thread per logical processor.</summary>
+        private static int ThreadsOf(ITaskItem item) =>
+            int.TryParse(item.GetMetadata("Threads").Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) ? n : 0;
+
+        private static string DescribeThreads(ITaskItem item) =>
+            ThreadsOf(item) > 0 ? "Threads=" + ThreadsOf(item).ToString(CultureInfo.InvariantCulture) : "one thread per logical processor";
 
         /// <summary>Letters, digits and underscores, not starting with a digit (the generator also rejects keywords).</summary>
         private static bool IsIdentifier(string s) =>

@@ -47,6 +47,24 @@ public sealed partial class BuildIntegrationTests
         Assert.Contains(c.PathOf("tiny.onnx"), error);
     }
 
+    [Fact]
+    public void Models_with_different_threads_are_one_error_before_any_tuning()
+    {
+        // The generator would reject the plans (one kernel set per assembly), but only after both were tuned.
+        using var c = new Consumer(feed, "threads");
+        c.AddZooModel("a.onnx", Tiny, ImageSize, seed: 18);
+        c.AddZooModel("b.onnx", Tiny, ImageSize, seed: 19);
+        c.Write([new ConsumerModel("a.onnx", "A", "Threads=\"1\""), new ConsumerModel("b.onnx", "B")]);
+
+        var build = c.Build(Plain);
+        Assert.NotEqual(0, build.ExitCode);
+        var error = Assert.Single(build.BuildLines, l => l.Contains(": error ", StringComparison.Ordinal));
+        Assert.Contains("error AK1015:", error);
+        Assert.StartsWith(c.PathOf("b.onnx") + " : error", error.TrimStart());
+        Assert.Contains(c.PathOf("a.onnx"), error);
+        Assert.DoesNotContain(build.Lines, l => l.Contains("autokernel: ", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("Weights=\"Files\"", "AK1012", "Weights='Files'")]
     [InlineData("Tuning=\"sometimes\"", "AK1012", "'sometimes'")]
