@@ -54,7 +54,7 @@ public sealed partial class BuildIntegrationTests
         using var c = new Consumer(feed, "threads");
         c.AddZooModel("a.onnx", Tiny, ImageSize, seed: 18);
         c.AddZooModel("b.onnx", Tiny, ImageSize, seed: 19);
-        c.Write([new ConsumerModel("a.onnx", "A", "Threads=\"1\""), new ConsumerModel("b.onnx", "B")]);
+        c.Write([new ConsumerModel("a.onnx", "A", "Threads=\"1\" Trials=\"2\""), new ConsumerModel("b.onnx", "B", "Trials=\"2\"")]);
 
         var build = c.Build(Plain);
         Assert.NotEqual(0, build.ExitCode);
@@ -140,6 +140,39 @@ public sealed partial class BuildIntegrationTests
         Assert.True(File.Exists(c.PathOf("published/Consumer.Tiny.weights")), "publish --no-build");
         c.Dotnet(["exec", c.PathOf("published/Consumer.dll"), c.PathOf("input.bin"), c.PathOf("published.bin")]).EnsureSuccess();
         Assert.Equal(File.ReadAllBytes(c.PathOf("output0.bin")), File.ReadAllBytes(c.PathOf("published.bin")));
+    }
+
+    [Fact]
+    public void Weights_in_a_file_are_packed_with_a_library_and_reach_the_app_that_uses_its_package()
+    {
+        using var c = new Consumer(feed, "packed");
+        string model = c.AddZooModel("models/tiny.onnx", Tiny, ImageSize, seed: 20);
+        File.WriteAllText(c.PathOf("models/Models.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <RootNamespace>{Consumer.Namespace}</RootNamespace>
+                <PackageId>Consumer.Models</PackageId>
+                <Version>1.0.0</Version>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="AutoKernel" Version="{feed.Version}" />
+                <AutoKernelModel Include="tiny.onnx" Weights="File" />
+              </ItemGroup>
+            </Project>
+            """);
+        c.Dotnet(["pack", c.PathOf("models/Models.csproj"), "-c", "Release", "-o", c.PathOf("library-feed"), "-nr:false", .. Off]).EnsureSuccess();
+
+        // The app references the library's package, from a second source.
+        string config = File.ReadAllText(c.PathOf("nuget.config"));
+        File.WriteAllText(c.PathOf("nuget.config"), config.Replace("<packageSources>",
+            $"<packageSources>\n    <add key=\"library\" value=\"{System.Security.SecurityElement.Escape(c.PathOf("library-feed"))}\" />", StringComparison.Ordinal));
+        var item = new ConsumerModel("models/tiny.onnx", "Tiny");
+        c.Write([item], items: "<PackageReference Include=\"Consumer.Models\" Version=\"1.0.0\" />\n    <Compile Remove=\"models/**\" />");
+
+        c.Build(Plain).EnsureSuccess();
+        Assert.True(File.Exists(c.PathOf("bin/Release/net10.0/Consumer.Tiny.weights")), "the packed weights are copied to the app's output");
+        c.RunAndCompare([(item, model)]);
     }
 
     [Fact]
