@@ -13,6 +13,20 @@ public sealed partial class BuildIntegrationTests
     private static readonly string[] Off = ["-tl:off", "-p:AutoKernelTuning=Off"];
 
     [Fact]
+    public void A_project_and_a_model_in_folders_with_spaces_and_accents_build_from_another_folder()
+    {
+        using var c = new Consumer(feed, "sp ace é");
+        string model = c.AddZooModel("mödels #1/tiny net.onnx", Tiny, ImageSize, seed: 10);
+        var item = new ConsumerModel("mödels #1/tiny net.onnx", "TinyNet", "Trials=\"2\"");
+        c.Write([item]);
+
+        var build = Dotnet.Run(Path.GetTempPath(), ["build", c.ProjectFile, "-c", "Release", "-nr:false", .. Plain]).EnsureSuccess();
+        Assert.Contains(build.Lines, l => l.Contains("autokernel: tuning 3 of 3 tasks of tiny net.onnx", StringComparison.Ordinal));
+        Assert.True(File.Exists(c.PathOf("autokernel/tiny net.cpu.jsonl")));
+        c.RunAndCompare([(item, model)]);
+    }
+
+    [Fact]
     public void Two_models_that_generate_one_class_are_one_error_naming_both_files()
     {
         // Same file name in two folders: the same default class, plan and weights file names.
