@@ -27,6 +27,35 @@ public sealed partial class BuildIntegrationTests
     }
 
     [Fact]
+    public void Renaming_the_class_and_switching_weights_follow_without_stale_outputs()
+    {
+        using var c = new Consumer(feed, "options");
+        string model = c.AddZooModel("tiny.onnx", Tiny, ImageSize, seed: 21);
+        c.Write([new ConsumerModel("tiny.onnx", "First", "ClassName=\"First\"")]);
+        c.Build(Off).EnsureSuccess();
+        string obj = c.PathOf("obj/Release/net10.0/autokernel");
+        Assert.True(File.Exists(Path.Combine(obj, "Consumer.First.akplan.json")));
+
+        // A new class name: new outputs, and the old plan is neither kept nor given to the generator.
+        var renamed = new ConsumerModel("tiny.onnx", "Second", "ClassName=\"Second\" Weights=\"File\"");
+        c.Write([renamed]);
+        var second = c.Build(Off).EnsureSuccess();
+        Assert.Contains(second.Lines, l => l.Contains("autokernel: tiny.onnx: ", StringComparison.Ordinal));
+        Assert.Equal(["Consumer.Second.akplan.json", "Consumer.Second.options", "Consumer.Second.weights"],
+            Directory.GetFiles(obj).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.True(File.Exists(c.PathOf("bin/Release/net10.0/Consumer.Second.weights")));
+        c.RunAndCompare([(renamed, model)]);
+
+        // Where the weights live changes nothing the tool writes: it does not run, the file leaves the output.
+        var embedded = new ConsumerModel("tiny.onnx", "Second", "ClassName=\"Second\"");
+        c.Write([embedded]);
+        var third = c.Build(Off).EnsureSuccess();
+        Assert.DoesNotContain(third.Lines, l => l.Contains("autokernel: ", StringComparison.Ordinal));
+        Assert.False(File.Exists(c.PathOf("bin/Release/net10.0/Consumer.Second.weights")));
+        c.RunAndCompare([(embedded, model)]);
+    }
+
+    [Fact]
     public void Two_models_that_generate_one_class_are_one_error_naming_both_files()
     {
         // Same file name in two folders: the same default class, plan and weights file names.
