@@ -238,7 +238,7 @@ namespace AutoKernel.Tasks
             int.TryParse(item.GetMetadata("Threads").Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) ? n : 0;
 
         private static string DescribeThreads(ITaskItem item) =>
-            ThreadsOf(item) > 0 ? "Threads=" + ThreadsOf(item).ToString(CultureInfo.InvariantCulture) : "one thread per logical processor";
+            ThreadsOf(item) != 0 ? "Threads=" + ThreadsOf(item).ToString(CultureInfo.InvariantCulture) : "one thread per logical processor";
 
         /// <summary>Letters, digits and underscores, not starting with a digit (the generator also rejects keywords).</summary>
         private static bool IsIdentifier(string s) =>
