@@ -25,6 +25,9 @@ namespace AutoKernel.Tasks
         /// <summary>Tuning stopped by Ctrl+C or SIGTERM (the tool's exit codes 130 and 143).</summary>
         public const string InterruptedCode = "AK1013";
 
+        /// <summary>A value the response file cannot carry (a double quote in a path).</summary>
+        public const string BadArgumentCode = "AK1012";
+
         private const string ProgressPrefix = "autokernel: ";
 
         /// <summary>The ONNX model.</summary>
@@ -99,6 +102,18 @@ namespace AutoKernel.Tasks
                     "the autokernel tool is missing at {0} (AutoKernelToolPath); restore the AutoKernel package again", ToolAssembly);
                 return false;
             }
+            // System.CommandLine's response files have no escape for a double quote: a quoted token
+            // ends at the next one, so a path holding one would reach the tool as several arguments.
+            foreach (var (name, value) in new[] { ("the model path", Model), ("the tuning log path", TuningLog), ("the output folder", OutputDirectory),
+                ("the output name", OutputName), ("InputShapes", InputShapes), ("Device", Device), ("Tuner", Tuner) })
+            {
+                if ((value ?? "").IndexOf('"') >= 0)
+                {
+                    Log.LogError(null, BadArgumentCode, null, Model, 0, 0, 0, 0,
+                        "{0} ({1}) holds a double quote, which the autokernel tool cannot be given; rename the file or folder", name, value);
+                    return false;
+                }
+            }
             return base.ValidateParameters();
         }
 
@@ -148,9 +163,13 @@ namespace AutoKernel.Tasks
             lines.Add(Quote(value.Trim()));
         }
 
-        /// <summary>One token per line, quoted when it holds spaces (the response file syntax of System.CommandLine).</summary>
+        /// <summary>
+        /// One token per line, in double quotes when it holds white space or a '#' (a line that starts
+        /// with '#' is a comment): System.CommandLine's response file syntax, which has no escapes
+        /// (<see cref="ValidateParameters"/> refuses values holding a double quote).
+        /// </summary>
         private static string Quote(string value) =>
-            value.IndexOfAny(new[] { ' ', '\t', '"', '#' }) < 0 ? value : "\"" + value.Replace("\"", "\\\"") + "\"";
+            value.IndexOfAny(new[] { ' ', '\t', '#' }) < 0 ? value : "\"" + value + "\"";
 
         protected override bool HandleTaskExecutionErrors()
         {

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
@@ -22,6 +23,15 @@ namespace AutoKernel.Tasks
         public const string ModelMissingCode = "AK1011";
         public const string BadMetadataCode = "AK1012";
 
+        /// <summary>Two models would generate the same class (and write the same plan and weights files).</summary>
+        public const string DuplicateClassCode = "AK1014";
+
+        /// <summary>
+        /// Models of one project with different Device or Threads: the generator emits one kernel set
+        /// per assembly and rejects such plans (AK0007), but only after every model was tuned.
+        /// </summary>
+        public const string TargetMismatchCode = "AK1015";
+
         [Required]
         public ITaskItem[] Models { get; set; } = Array.Empty<ITaskItem>();
 
@@ -38,6 +48,9 @@ namespace AutoKernel.Tasks
 
         public string RootNamespace { get; set; } = "";
 
+        /// <summary>$(AutoKernelToolPath): part of the options file, so that another tool (a package downgrade, whose files may be older than the plan) reruns.</summary>
+        public string ToolPath { get; set; } = "";
+
         /// <summary>$(AutoKernelTuning): Auto, Off or Force; an item's Tuning metadata overrides it.</summary>
         public string Tuning { get; set; } = "Auto";
 
@@ -50,11 +63,32 @@ namespace AutoKernel.Tasks
         public override bool Execute()
         {
             var resolved = new List<ITaskItem>();
+            // Plans and weights are named NS.CLASS: two models of one class would overwrite each
+            // other's files, and the generator would see one plan. Case-insensitive, as file systems
+            // and generated file names may be.
+            var classes = new Dictionary<string, ITaskItem>(StringComparer.OrdinalIgnoreCase);
             foreach (var model in Models)
             {
                 var item = Resolve(model);
-                if (item is not null)
-                    resolved.Add(item);
+                if (item is null)
+                    continue;
+                string name = item.GetMetadata("OutputName");
+                if (classes.TryGetValue(name, out var first))
+                {
+                    Error(DuplicateClassCode, item.ItemSpec, string.Equals(first.ItemSpec, item.ItemSpec, StringComparison.Ordinal)
+                        ? $"this model is listed twice as an AutoKernelModel item (class {name}); list it once, and change the metadata of an item already listed with <AutoKernelModel Update=\"...\" />"
+                        : $"this model and {first.ItemSpec} both generate the class {name}; give one of them another ClassName or Namespace");
+                    continue;
+                }
+                classes.Add(name, item);
+                if (resolved.Count > 0 && !SameTarget(resolved[0], item))
+                {
+                    Error(TargetMismatchCode, item.ItemSpec,
+                        $"this model is built for Device={item.GetMetadata("Device")} and {DescribeThreads(item)}, but {resolved[0].ItemSpec} for Device={resolved[0].GetMetadata("Device")} and {DescribeThreads(resolved[0])}; "
+                        + "the models of one project share their kernels and must have the same Device and Threads (an ItemDefinitionGroup sets them for every AutoKernelModel)");
+                    continue;
+                }
+                resolved.Add(item);
             }
             Resolved = resolved.ToArray();
             return !Log.HasLoggedErrors;
@@ -74,6 +108,19 @@ namespace AutoKernel.Tasks
             string ns = Meta(model, "Namespace");
             if (ns.Length == 0)
                 ns = RootNamespace.Trim();
+            // Checked here as well as in the generator, which would say so only after tuning.
+            if (!IsIdentifier(className))
+            {
+                Error(BadMetadataCode, path, $"ClassName='{className}' is not a valid C# class name");
+                return null;
+            }
+            if (ns.Length > 0 && !ns.Split('.').All(IsIdentifier))
+            {
+                Error(BadMetadataCode, path, Meta(model, "Namespace").Length > 0
+                    ? $"Namespace='{ns}' is not a valid C# namespace"
+                    : $"the project's RootNamespace '{ns}' is not a valid C# namespace; set the model's Namespace metadata (or RootNamespace)");
+                return null;
+            }
             string weights = Meta(model, "Weights");
             if (weights.Length == 0)
                 weights = "Embedded";
@@ -91,9 +138,18 @@ namespace AutoKernel.Tasks
                 Error(BadMetadataCode, path, $"AutoKernelTuning='{tuning}' is not Auto, Off or Force");
                 return null;
             }
-            string device = Meta(model, "Device");
+            string device = Meta(model, "Device").ToLowerInvariant();
             if (device.Length == 0)
                 device = "cpu";
+            foreach (string number in new[] { "Trials", "Threads" })
+            {
+                string value = Meta(model, number);
+                if (value.Length > 0 && !int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
+                {
+                    Error(BadMetadataCode, path, $"{number}='{value}' is not a whole number");
+                    return null;
+                }
+            }
 
             string log = Meta(model, "Log");
             log = Path.GetFullPath(log.Length > 0
@@ -124,6 +180,7 @@ namespace AutoKernel.Tasks
             item.SetMetadata("Weights", weights);
             item.SetMetadata("ResourceName", resource);
             item.SetMetadata("Device", device);
+            item.SetMetadata("Tuner", Meta(model, "Tuner").ToLowerInvariant());
             item.SetMetadata("Tuning", tuning);
             item.SetMetadata("TuningLog", log);
             item.SetMetadata("LogInput", File.Exists(log) ? log : "");
@@ -150,6 +207,7 @@ namespace AutoKernel.Tasks
             text.Append("# AutoKernel: the options of the last build of ").Append(item.ItemSpec).Append(" (a change reruns the tool)\n");
             foreach (string name in new[] { "Device", "InputShapes", "Trials", "Tuner", "Threads", "Tuning", "TuningLog" })
                 text.Append(name).Append('=').Append(item.GetMetadata(name).Trim()).Append('\n');
+            text.Append("Tool=").Append(ToolPath.Length > 0 ? Path.GetFullPath(Path.Combine(ProjectDirectory, ToolPath)) : "").Append('\n');
             if (Is(item.GetMetadata("Tuning"), "Force"))
                 text.Append("Forced=").Append(Guid.NewGuid().ToString("N")).Append('\n');
             string content = text.ToString();
@@ -171,6 +229,20 @@ namespace AutoKernel.Tasks
         }
 
         private static string Meta(ITaskItem item, string name) => (item.GetMetadata(name) ?? "").Trim();
+
+        private static bool SameTarget(ITaskItem a, ITaskItem b) =>
+            a.GetMetadata("Device") == b.GetMetadata("Device") && ThreadsOf(a) == ThreadsOf(b);
+
+        /// <summary>The Threads metadata as a number: empty and 0 both mean one thread per logical processor.</summary>
+        private static int ThreadsOf(ITaskItem item) =>
+            int.TryParse(item.GetMetadata("Threads").Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) ? n : 0;
+
+        private static string DescribeThreads(ITaskItem item) =>
+            ThreadsOf(item) != 0 ? "Threads=" + ThreadsOf(item).ToString(CultureInfo.InvariantCulture) : "one thread per logical processor";
+
+        /// <summary>Letters, digits and underscores, not starting with a digit (the generator also rejects keywords).</summary>
+        private static bool IsIdentifier(string s) =>
+            s.Length > 0 && !char.IsDigit(s[0]) && s.All(c => char.IsLetterOrDigit(c) || c == '_');
 
         private static bool Is(string value, string expected) => string.Equals(value, expected, StringComparison.OrdinalIgnoreCase);
 

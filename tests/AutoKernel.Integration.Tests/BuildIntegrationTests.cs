@@ -17,7 +17,7 @@ namespace AutoKernel.Integration.Tests;
 /// MSBuild diagnostics; Weights=File; two models; clean; Ctrl+C and resume. One class, so the
 /// builds (each runs the real tool) take turns on the machine's cores.
 /// </summary>
-public sealed class BuildIntegrationTests(PackageFeed feed, ITestOutputHelper output)
+public sealed partial class BuildIntegrationTests(PackageFeed feed, ITestOutputHelper output)
 {
     private const string Tiny = "tiny_cnn";
     private const int ImageSize = 32;

@@ -62,9 +62,14 @@ public sealed class Consumer : IDisposable
         return path;
     }
 
-    /// <summary>Writes the project and the program for these models (every model must have one float input and output).</summary>
-    public void Write(IReadOnlyList<ConsumerModel> models, string properties = "")
+    /// <summary>
+    /// Writes the project and the program for these models (every model must have one float input and output).
+    /// <paramref name="items"/>, when given, replaces the project's items (the package reference and the
+    /// models): for a project that gets its models through a project reference.
+    /// </summary>
+    public void Write(IReadOnlyList<ConsumerModel> models, string properties = "", string? items = null)
     {
+        items ??= $"<PackageReference Include=\"AutoKernel\" Version=\"{_feed.Version}\" />\n    " + string.Join("\n    ", models.Select(m => m.Item));
         File.WriteAllText(ProjectFile, $"""
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>
@@ -77,8 +82,7 @@ public sealed class Consumer : IDisposable
                 {properties}
               </PropertyGroup>
               <ItemGroup>
-                <PackageReference Include="AutoKernel" Version="{_feed.Version}" />
-                {string.Join("\n    ", models.Select(m => m.Item))}
+                {items}
               </ItemGroup>
             </Project>
             """);
