@@ -98,6 +98,9 @@ public static class BuildCommand
         catch (ModelException e)
         {
             var (origin, text) = e.Kind == ModelErrorKind.BrokenLog ? LogOrigin(request.Log, e.Detail()) : (e.File ?? request.Model, e.Detail());
+            // In a build the shapes come from the item's InputShapes metadata, not the command line.
+            if (e.Kind == ModelErrorKind.InputShape)
+                text = text.Replace("--input-shape ", "InputShapes=", StringComparison.Ordinal);
             stderr.WriteLine(Diagnostic(origin, "error", CodeOf(e.Kind), text));
             if (verbose)
                 stderr.WriteLine(e.StackTrace);

@@ -147,7 +147,7 @@ public sealed class BuildCommandTests : IDisposable
         Assert.Equal(1, result.ExitCode);
         string line = Assert.Single(Lines(result.Error));
         Assert.StartsWith(model + ": error AK1003: ", line, StringComparison.Ordinal);
-        Assert.Contains("--input-shape x=1,8", line, StringComparison.Ordinal);
+        Assert.Contains("InputShapes=x=1,8", line, StringComparison.Ordinal);
 
         var fixedShape = Build(model, "--tuning", "off", "--input-shape", "x=4,8");
         Assert.True(fixedShape.ExitCode == 0, fixedShape.Error);
