@@ -151,27 +151,70 @@ public static class TensorProtos
         }
         if (string.IsNullOrEmpty(location))
             throw new ModelException($"{what} is stored externally but names no location");
+        if (location.Contains('\0', StringComparison.Ordinal))
+            throw new ModelException($"{what} has an external data location with a NUL character");
         if (modelDirectory is null)
             throw new ModelException($"{what} is stored externally in '{location}', but the model was not read from a file");
 
+        // The file must lie inside the model's folder after every symbolic link is resolved (a link
+        // in the folder that points elsewhere is refused, as ONNX Runtime refuses it).
         string root = Path.GetFullPath(modelDirectory);
         string full = Path.GetFullPath(Path.Combine(root, location));
-        string rootWithSlash = Path.EndsInDirectorySeparator(root) ? root : root + Path.DirectorySeparatorChar;
-        if (Path.IsPathRooted(location) || !full.StartsWith(rootWithSlash, StringComparison.Ordinal))
+        if (Path.IsPathRooted(location) || !IsInside(full, root))
             throw new ModelException($"{what} has external data location '{location}', which is outside the model's folder");
         if (!File.Exists(full))
             throw new ModelException($"{what} has external data file '{location}', which does not exist");
+        string real;
+        try
+        {
+            real = RealPath(full);
+            if (!IsInside(real, RealPath(root)))
+                throw new ModelException($"{what} has external data location '{location}', a link to '{real}', which is outside the model's folder");
+        }
+        catch (IOException e)
+        {
+            throw new ModelException($"{what} has external data location '{location}' that cannot be resolved: {e.Message}");
+        }
 
         long expected = (long)data.Length * type.SizeInBytes();
         if (length >= 0 && length != expected)
             throw new ModelException($"{what} has external data length {length}, expected {expected}");
-        using var stream = File.OpenRead(full);
-        if (offset < 0 || offset + expected > stream.Length)
-            throw new ModelException($"{what} reads bytes {offset}..{offset + expected} of '{location}', which has {stream.Length}");
+        if (expected > Array.MaxLength)
+            throw new ModelException($"{what} has {expected} bytes of external data; tensors of 2 GiB or more are not supported");
+        if (offset < 0)
+            throw new ModelException($"{what} has external data offset {offset}, which is negative");
+        using var stream = new FileStream(real, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+        // offset + expected could overflow: compare with what is left after the offset instead.
+        if (offset > stream.Length || expected > stream.Length - offset)
+            throw new ModelException($"{what} reads {expected} bytes at offset {offset} of '{location}', which has {stream.Length}");
         var bytes = new byte[expected];
         stream.Seek(offset, SeekOrigin.Begin);
         stream.ReadExactly(bytes);
         CopyRaw(bytes, what, data, type);
+    }
+
+    private static bool IsInside(string path, string root)
+    {
+        string rootWithSlash = Path.EndsInDirectorySeparator(root) ? root : root + Path.DirectorySeparatorChar;
+        return path.StartsWith(rootWithSlash, OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+    }
+
+    /// <summary>The full path with every symbolic link resolved, component by component (links to links included).</summary>
+    internal static string RealPath(string path, int depth = 0)
+    {
+        if (depth > 40)
+            throw new IOException("too many levels of symbolic links");
+        string full = Path.GetFullPath(path);
+        string root = Path.GetPathRoot(full)!;
+        string current = root;
+        foreach (string part in full[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            string next = Path.Combine(current, part);
+            if (new FileInfo(next).LinkTarget is { } target)
+                next = RealPath(Path.IsPathRooted(target) ? target : Path.Combine(current, target), depth + 1);
+            current = next;
+        }
+        return current;
     }
 
     private static long ParseLong(string text, string what, string key) =>

@@ -71,6 +71,59 @@ public sealed class ImporterTests : IDisposable
         Assert.Contains("does not exist", Assert.Throws<ModelException>(() => OnnxImporter.Load(path)).Describe());
     }
 
+    /// <summary>A model whose initializer "w" (2x3 floats) is external, at <paramref name="location"/>, offset and length as given.</summary>
+    private string ExternalModel(string location, string offset = "0", string? length = null)
+    {
+        var b = new ModelBuilder("external", 17);
+        string x = b.Input("x", DataType.Float, 2, 3);
+        string w = b.Initializer("w", Graphs.RandomFloats(4, 2, 3));
+        b.Output(b.Node("Add", [x, w], name: "add"));
+        var proto = b.Build();
+        var init = proto.Graph.Initializer.Single(t => t.Name == w);
+        init.RawData = ByteString.Empty;
+        init.DataLocation = TensorProto.Types.DataLocation.External;
+        init.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = location });
+        init.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset });
+        if (length is not null)
+            init.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = length });
+        string path = _dir.File("model.onnx");
+        File.WriteAllBytes(path, proto.ToByteArray());
+        return path;
+    }
+
+    [Fact]
+    public void External_data_through_a_link_that_leaves_the_folder_is_refused()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "symbolic links without privileges");
+        using var outside = new TempDirectory();
+        File.WriteAllBytes(outside.File("secret.bin"), new byte[24]);
+        File.CreateSymbolicLink(_dir.File("weights.bin"), outside.File("secret.bin"));
+        Directory.CreateSymbolicLink(_dir.File("linked"), outside.Path);
+        foreach (string location in new[] { "weights.bin", "linked/secret.bin" })
+        {
+            var e = Assert.Throws<ModelException>(() => OnnxImporter.Load(ExternalModel(location)));
+            Assert.Contains("outside the model's folder", e.Describe());
+        }
+        // A link that stays inside the folder is fine.
+        File.WriteAllBytes(_dir.File("inside.bin"), new byte[24]);
+        File.CreateSymbolicLink(_dir.File("alias.bin"), _dir.File("inside.bin"));
+        Assert.Equal(6, OnnxImporter.Load(ExternalModel("alias.bin")).Initializers["w"].Length);
+    }
+
+    [Theory]
+    [InlineData("weights\0.bin", "0", null, "NUL")]
+    [InlineData("weights.bin", "9223372036854775800", null, "offset 9223372036854775800")]
+    [InlineData("weights.bin", "-8", null, "negative")]
+    [InlineData("weights.bin", "16", null, "which has 24")]
+    [InlineData("weights.bin", "0", "9223372036854775807", "expected 24")]
+    public void Bad_external_data_offsets_lengths_and_locations_are_one_clear_error(string location, string offset, string? length, string expected)
+    {
+        File.WriteAllBytes(_dir.File("weights.bin"), new byte[24]);
+        var e = Assert.Throws<ModelException>(() => OnnxImporter.Load(ExternalModel(location, offset, length)));
+        Assert.Contains(expected, e.Describe());
+        Assert.Contains("model.onnx", e.Describe());
+    }
+
     [Fact]
     public void Constant_nodes_and_initializers_listed_as_inputs()
     {
