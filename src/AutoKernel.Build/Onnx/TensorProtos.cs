@@ -176,6 +176,10 @@ public static class TensorProtos
             throw new ModelException($"{what} has external data location '{location}' that cannot be resolved: {e.Message}");
         }
 
+        // Opening a FIFO blocks until a writer comes, and a device has no end: regular files only.
+        if (RegularFile.Check(real) == false)
+            throw new ModelException($"{what} has external data location '{location}', which is not a regular file");
+
         long expected = (long)data.Length * type.SizeInBytes();
         if (length >= 0 && length != expected)
             throw new ModelException($"{what} has external data length {length}, expected {expected}");

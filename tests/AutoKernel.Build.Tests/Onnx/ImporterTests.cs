@@ -110,6 +110,22 @@ public sealed class ImporterTests : IDisposable
         Assert.Equal(6, OnnxImporter.Load(ExternalModel("alias.bin")).Initializers["w"].Length);
     }
 
+    [Fact]
+    public void External_data_in_a_fifo_or_a_device_is_refused_without_waiting()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "stat(2) is asked on Linux only");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [_dir.File("pipe.bin")]))
+            mkfifo.WaitForExit();
+        var e = Assert.Throws<ModelException>(() => OnnxImporter.Load(ExternalModel("pipe.bin")));
+        Assert.Contains("not a regular file", e.Describe());
+        File.CreateSymbolicLink(_dir.File("zero.bin"), "/dev/zero");
+        // A link out of the folder is refused first; the check is on what the link resolves to.
+        Assert.Contains("outside the model's folder", Assert.Throws<ModelException>(() => OnnxImporter.Load(ExternalModel("zero.bin"))).Describe());
+        Assert.True(AutoKernel.Build.Onnx.RegularFile.Check("/dev/zero") == false);
+        File.WriteAllBytes(_dir.File("plain.bin"), new byte[24]);
+        Assert.True(AutoKernel.Build.Onnx.RegularFile.Check(_dir.File("plain.bin")) == true);
+    }
+
     [Theory]
     [InlineData("weights\0.bin", "0", null, "NUL")]
     [InlineData("weights.bin", "9223372036854775800", null, "offset 9223372036854775800")]
