@@ -136,14 +136,7 @@ public static class BuildCommand
         if (r.Threads < 0)
             throw Option($"Threads {r.Threads.ToString(ci)} must be 0 (one per logical processor) or more");
 
-        var inputShapes = new Dictionary<string, int[]>(StringComparer.Ordinal);
-        foreach (string text in r.InputShapes)
-        {
-            var (input, dims) = Graph.GraphResolver.ParseInputShape(text);
-            if (!inputShapes.TryAdd(input, dims))
-                throw new ModelException($"InputShapes gives '{input}' twice") { Kind = ModelErrorKind.InputShape };
-        }
-        var loaded = ModelPipeline.Load(r.Model, inputShapes);
+        var loaded = ModelPipeline.Load(r.Model, CommandLine.InputShapes(r.InputShapes));
         var tasks = TaskExtractor.Extract(loaded.Optimized);
         var target = CpuTargets.Host(r.Threads);
         string logPath = Path.GetFullPath(r.Log);

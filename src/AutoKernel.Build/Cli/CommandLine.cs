@@ -64,14 +64,17 @@ public static class CommandLine
         AllowMultipleArgumentsPerToken = false,
     };
 
-    public static Dictionary<string, int[]> InputShapes(ParseResult parse, Option<string[]> option)
+    public static Dictionary<string, int[]> InputShapes(ParseResult parse, Option<string[]> option) => InputShapes(parse.GetValue(option) ?? []);
+
+    /// <summary>"name=d0,d1,..." texts as a map; a name given twice is an error.</summary>
+    public static Dictionary<string, int[]> InputShapes(IEnumerable<string> texts)
     {
         var shapes = new Dictionary<string, int[]>(StringComparer.Ordinal);
-        foreach (string text in parse.GetValue(option) ?? [])
+        foreach (string text in texts)
         {
             var (name, dims) = GraphResolver.ParseInputShape(text);
             if (!shapes.TryAdd(name, dims))
-                throw new ModelException($"--input-shape gives '{name}' twice");
+                throw new ModelException($"the shape of input '{name}' is given twice") { Kind = ModelErrorKind.InputShape };
         }
         return shapes;
     }
