@@ -336,7 +336,7 @@ public static partial class ShapeInference
         return One(x);
     }
 
-    /// <summary>LayerNormalization (opset 17): Y has X's shape; Scale and B broadcast over the normalized axes.</summary>
+    /// <summary>LayerNormalization (opset 17): Y has X's shape; Scale and B broadcast over the normalized axes; optional Mean and InvStdDev.</summary>
     private static TensorType?[] LayerNormalization(Ctx c)
     {
         c.InputCount(2, 3);
@@ -356,9 +356,11 @@ public static partial class ShapeInference
             if (ShapeMath.Broadcast(normalized, p.Shape) is not { } joined || !ShapeMath.SameShape(joined, normalized))
                 throw c.Fail($"{c.Op} {(i == 1 ? "Scale" : "B")} {Fmt(p.Shape)} does not broadcast to the normalized shape {Fmt(normalized)}");
         }
-        if (c.Node.Outputs.Skip(1).Any(o => o.Length > 0))
-            throw c.Fail($"{c.Op} Mean and InvStdDev outputs are not supported");
-        return One(x);
+        if (c.Int("stash_type", 1) != 1)
+            throw c.Fail($"{c.Op} stash_type {c.Int("stash_type", 1)} is not supported (only 1, float)");
+        // Mean and InvStdDev keep the leading axes and set the normalized ones to 1, in the stash type.
+        int[] stats = [.. x.Shape[..first], .. Enumerable.Repeat(1, x.Rank - first)];
+        return [x, T(DataType.Float, stats), T(DataType.Float, stats)];
     }
 
     private static TensorType?[] Lrn(Ctx c)

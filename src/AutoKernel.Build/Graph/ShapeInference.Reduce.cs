@@ -4,8 +4,10 @@ public static partial class ShapeInference
 {
     private static void AddReduceRules(Dictionary<string, Rule> r)
     {
-        foreach (var op in new[] { "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd" })
+        foreach (var op in new[] { "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare" })
             r[op] = Reduce;
+        r["ArgMax"] = ArgExtreme;
+        r["ArgMin"] = ArgExtreme;
         r["Softmax"] = Softmax;
         r["LogSoftmax"] = Softmax;
         r["Resize"] = Resize;
@@ -45,6 +47,22 @@ public static partial class ShapeInference
                 shape.Add(1);
         }
         return One(T(x.ElementType, [.. shape]));
+    }
+
+    /// <summary>ArgMax / ArgMin: int64 indices along 'axis', that axis kept as 1 or dropped.</summary>
+    private static TensorType?[] ArgExtreme(Ctx c)
+    {
+        c.InputCount(1, 1);
+        var x = c.In(0);
+        c.Numeric(x);
+        if (x.Rank == 0)
+            throw c.Fail($"{c.Op} needs an input of rank at least 1");
+        int axis = c.Axis(c.Int("axis", 0), x.Rank);
+        if (x.Shape[axis] == 0)
+            throw c.Fail($"{c.Op} over the empty axis {axis} has no answer");
+        bool keep = c.Flag("keepdims", true);
+        int[] shape = keep ? [.. x.Shape[..axis], 1, .. x.Shape[(axis + 1)..]] : [.. x.Shape[..axis], .. x.Shape[(axis + 1)..]];
+        return One(T(DataType.Int64, shape));
     }
 
     private static TensorType?[] Softmax(Ctx c)

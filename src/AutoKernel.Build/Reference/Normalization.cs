@@ -69,8 +69,11 @@ internal static class Normalization
         return [new Tensor(DataType.Float, x.Shape, y)];
     }
 
-    /// <summary>y = (x - mean) / sqrt(var + eps) * scale + bias over one span (population variance).</summary>
-    private static void NormalizeSpan(ReadOnlySpan<float> x, Span<float> y, double epsilon, float scale, float bias, float[]? scales, float[]? biases)
+    /// <summary>
+    /// y = (x - mean) / sqrt(var + eps) * scale + bias over one span (population variance).
+    /// Returns the mean and 1 / sqrt(var + eps), LayerNormalization's optional outputs.
+    /// </summary>
+    private static (double Mean, double InvStdDev) NormalizeSpan(ReadOnlySpan<float> x, Span<float> y, double epsilon, float scale, float bias, float[]? scales, float[]? biases)
     {
         double mean = 0;
         foreach (float v in x)
@@ -87,15 +90,15 @@ internal static class Normalization
             double b = biases is null ? bias : biases[i];
             y[i] = (float)((x[i] - mean) * inv * s + b);
         }
+        return (mean, inv);
     }
 
+    /// <summary>
+    /// LayerNormalization (opset 17) with its optional Mean and InvStdDev outputs: both have X's
+    /// shape with the normalized axes set to 1, in float (stash_type 1, the only type defined).
+    /// </summary>
     public static Tensor[] LayerNormalization(OpContext c)
     {
-        for (int i = 1; i < c.Node.Outputs.Count; i++)
-        {
-            if (c.Node.Outputs[i].Length > 0)
-                throw c.Fail("LayerNormalization Mean and InvStdDev outputs are not supported");
-        }
         var x = c.Float(0);
         var scale = c.Float(1);
         var bias = c.Optional(2, DataType.Float);
@@ -117,10 +120,17 @@ internal static class Normalization
         double epsilon = c.FloatAttr("epsilon", 1e-5f);
         var xd = x.Floats;
         var y = new float[xd.Length];
-        int rows = size == 0 ? 0 : xd.Length / size;
+        int rows = TensorOps.Product(x.Shape, 0, axis);
+        var means = new float[rows];
+        var invStdDevs = new float[rows];
         Parallel.For(0, rows, row =>
-            NormalizeSpan(xd.AsSpan(row * size, size), y.AsSpan(row * size, size), epsilon, 0, 0, scales, biases));
-        return [new Tensor(DataType.Float, x.Shape, y)];
+        {
+            var (mean, inv) = NormalizeSpan(xd.AsSpan(row * size, size), y.AsSpan(row * size, size), epsilon, 0, 0, scales, biases);
+            means[row] = (float)mean;
+            invStdDevs[row] = (float)inv;
+        });
+        int[] statShape = [.. x.Shape[..axis], .. Enumerable.Repeat(1, x.Rank - axis)];
+        return [new Tensor(DataType.Float, x.Shape, y), new Tensor(DataType.Float, statShape, means), new Tensor(DataType.Float, statShape, invStdDevs)];
     }
 
     public static Tensor[] Lrn(OpContext c)

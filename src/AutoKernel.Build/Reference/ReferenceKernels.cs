@@ -81,6 +81,13 @@ public static class ReferenceKernels
         ["ReduceMax"] = Reduction.ReduceMax,
         ["ReduceMin"] = Reduction.ReduceMin,
         ["ReduceProd"] = Reduction.ReduceProd,
+        ["ReduceL1"] = Reduction.ReduceL1,
+        ["ReduceL2"] = Reduction.ReduceL2,
+        ["ReduceLogSum"] = Reduction.ReduceLogSum,
+        ["ReduceLogSumExp"] = Reduction.ReduceLogSumExp,
+        ["ReduceSumSquare"] = Reduction.ReduceSumSquare,
+        ["ArgMax"] = Reduction.ArgMax,
+        ["ArgMin"] = Reduction.ArgMin,
         // Shapes and data movement.
         ["Identity"] = Shapes.Identity,
         ["Dropout"] = Shapes.Dropout,

@@ -35,6 +35,52 @@ public sealed class PipelineVersusOrtTests
     }
 
     [Fact]
+    public void Layer_normalization_mean_and_inv_std_dev_as_outputs()
+    {
+        var b = new ModelBuilder("ln_stats", 17);
+        string x = b.Input("x", DataType.Float, 2, 3, 4);
+        string scale = b.Initializer("scale", Graphs.RandomFloats(1, 3, 4));
+        string[] ln = b.Node("LayerNormalization", [x, scale], 3, a => a.Int("axis", 1), name: "ln");
+        b.Output(ln[0]);
+        b.Output(ln[1], DataType.Float, [2, 1, 1]);
+        b.Output(b.Node("Mul", [ln[2], ln[2]], name: "square"));
+        AssertMatchesOrt(b);
+    }
+
+    [Fact]
+    public void Unread_optional_outputs_are_dropped_so_the_node_lowers()
+    {
+        var b = new ModelBuilder("ln_unused", 17);
+        string x = b.Input("x", DataType.Float, 2, 6);
+        string scale = b.Initializer("scale", Graphs.RandomFloats(1, 6));
+        string[] ln = b.Node("LayerNormalization", [x, scale], 3, name: "ln");
+        b.Output(b.Node("Relu", [ln[0]], name: "relu"));
+        var loaded = Graphs.Prepare(b.Build());
+        var node = loaded.Optimized.Nodes.Single(n => n.OpType == "LayerNormalization");
+        Assert.Equal([ln[0]], node.Outputs);
+        Assert.Null(loaded.Optimized.TypeOf(ln[1]));
+        Assert.Null(AutoKernel.Build.Lowering.FixedOpLowering.WhyNot(loaded.Optimized, node));
+        // The resolved graph keeps what the file says.
+        Assert.Equal(3, loaded.Resolved.Nodes.Single(n => n.OpType == "LayerNormalization").Outputs.Count);
+        AssertMatchesOrt(b);
+    }
+
+    [Fact]
+    public void Opset_18_reductions_with_constant_axes_and_arg_max()
+    {
+        var b = new ModelBuilder("reduce18", 18);
+        string x = b.Input("x", DataType.Float, 2, 3, 5);
+        string axes = b.Initializer("axes", Tensor.Vector(-1));
+        string l2 = b.Node("ReduceL2", [x, axes], name: "l2");
+        b.Output(b.Node("Div", [x, l2], name: "normalize"));
+        b.Output(b.Node("ReduceLogSumExp", [x, axes], a => a.Int("keepdims", 0), name: "lse"));
+        b.Output(b.Node("ReduceSumSquare", [x, b.Node("Constant", [], a => a.Tensor("value", Tensor.Vector(0, 2)), name: "axes_const")], name: "ss"));
+        b.Output(b.Node("ReduceL1", [x], name: "l1_all"));
+        b.Output(b.Node("ArgMax", [x], a => a.Int("axis", 1).Int("keepdims", 0), name: "argmax"), DataType.Int64);
+        AssertMatchesOrt(b);
+    }
+
+    [Fact]
     public void Space_to_depth_and_back()
     {
         var b = new ModelBuilder("s2d", 17);

@@ -231,6 +231,60 @@ public class OnnxRuntimeCrossCheckTests
     }
 
     [Fact]
+    public void LayerNormalizationMeanAndInvStdDev()
+    {
+        CheckNode(Node("LayerNormalization", 3, 3, "", Int("axis", 1)), 17, [R([2, 3, 4], 36), R([3, 4], 37), R([4], 38)]);
+        CheckNode(Node("LayerNormalization", 2, 3, "", Float("epsilon", 0.1f)), 17, [R([5, 6], 39), R([6], 40)]);
+        CheckNode(Node("LayerNormalization", 2, 2, ""), 17, [R([1, 2, 3, 4], 41), R([4], 42)]);
+    }
+
+    [Theory]
+    [InlineData("ReduceL1")]
+    [InlineData("ReduceL2")]
+    [InlineData("ReduceLogSum")]
+    [InlineData("ReduceLogSumExp")]
+    [InlineData("ReduceSumSquare")]
+    [InlineData("ReduceMean")]
+    [InlineData("ReduceMax")]
+    public void ReductionsWithAxesAttributeAndInput(string op)
+    {
+        // ReduceLogSum needs positive inputs; the others see signed values and, for LogSumExp, large ones.
+        var x = op == "ReduceLogSum" ? F([2, 3, 4], Random(24, 43).Select(v => Math.Abs(v) + 0.1f).ToArray())
+            : op == "ReduceLogSumExp" ? F([2, 3, 4], Random(24, 43).Select(v => v * 200).ToArray())
+            : R([2, 3, 4], 43);
+        Check(op, 13, [x], Ints("axes", 1));
+        Check(op, 13, [x], Ints("axes", 0, -1), Int("keepdims", 0));
+        Check(op, 13, [x]);
+        Check(op, 18, [x, Vec(1)]);
+        Check(op, 18, [x, Vec(-1, 0)], Int("keepdims", 0));
+        Check(op, 18, [x, null]);
+        Check(op, 18, [x, Vec()], Int("noop_with_empty_axes", 1));
+    }
+
+    [Fact]
+    public void IntegerReductions()
+    {
+        var x = L([2, 3], 5, -7, 2, 0, 9, -1);
+        Check("ReduceL1", 18, [x, Vec(1)]);
+        Check("ReduceSumSquare", 18, [x, Vec(0)]);
+        Check("ReduceSum", 13, [new Tensor(DataType.Int32, [2, 2], new[] { 1, -2, 3, 4 }), Vec(1)]);
+    }
+
+    [Theory]
+    [InlineData("ArgMax")]
+    [InlineData("ArgMin")]
+    public void ArgMaxAndArgMin(string op)
+    {
+        var x = F([2, 3, 4], 1, 5, 5, 0, 2, 2, -1, 7, 3, 3, 3, 3, 0, 0, 1, 1, 9, -9, 9, -9, 4, 4, 4, 5);
+        Check(op, 13, [x]);
+        Check(op, 13, [x], Int("axis", 2));
+        Check(op, 13, [x], Int("axis", -2), Int("keepdims", 0));
+        Check(op, 13, [x], Int("axis", 2), Int("select_last_index", 1));
+        Check(op, 11, [x], Int("axis", 1));
+        Check(op, 13, [L([3, 2], 4, -4, 4, 8, -1, 8)], Int("axis", 0), Int("select_last_index", 1));
+    }
+
+    [Fact]
     public void ShapesAndData()
     {
         var x = R([2, 3, 4], 35);

@@ -1,6 +1,10 @@
 namespace AutoKernel.Build.Graph.Passes;
 
-/// <summary>Drops nodes whose outputs nothing reads, and initializers no node reads.</summary>
+/// <summary>
+/// Drops nodes whose outputs nothing reads, and initializers no node reads. A kept node's
+/// optional outputs that nothing reads lose their names (an empty name is an omitted output),
+/// so later stages need not compute them.
+/// </summary>
 public static class DeadCodeElimination
 {
     public const string Name = "remove-dead-code";
@@ -15,6 +19,7 @@ public static class DeadCodeElimination
             var n = graph.Nodes[k];
             if (n.Outputs.Any(live.Contains))
             {
+                DropUnreadOptionalOutputs(graph, n, live);
                 kept.Add(n);
                 foreach (string i in n.Inputs)
                     live.Add(i);
@@ -41,5 +46,30 @@ public static class DeadCodeElimination
         if (weights > 0)
             removed["initializer"] = weights;
         report.AddCounts(Name, "removed", removed);
+    }
+
+    /// <summary>For each operator with optional outputs, the index of the first optional one.</summary>
+    private static readonly Dictionary<string, int> FirstOptionalOutput = new(StringComparer.Ordinal)
+    {
+        ["LayerNormalization"] = 1, // Mean, InvStdDev
+        ["Dropout"] = 1,            // mask
+        ["MaxPool"] = 1,            // Indices
+        ["BatchNormalization"] = 1, // training statistics
+    };
+
+    private static void DropUnreadOptionalOutputs(ModelGraph graph, Node n, HashSet<string> live)
+    {
+        if (n.Domain.Length != 0 || !FirstOptionalOutput.TryGetValue(n.OpType, out int first))
+            return;
+        for (int o = first; o < n.Outputs.Count; o++)
+        {
+            if (n.Outputs[o].Length > 0 && !live.Contains(n.Outputs[o]))
+            {
+                graph.ValueTypes.Remove(n.Outputs[o]);
+                n.Outputs[o] = "";
+            }
+        }
+        while (n.Outputs.Count > 1 && n.Outputs[^1].Length == 0)
+            n.Outputs.RemoveAt(n.Outputs.Count - 1);
     }
 }
