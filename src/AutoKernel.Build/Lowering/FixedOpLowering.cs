@@ -148,6 +148,11 @@ public static class FixedOpLowering
             case "ReduceMax":
             case "ReduceMin":
             case "ReduceProd":
+            case "ReduceL1":
+            case "ReduceL2":
+            case "ReduceSumSquare":
+            case "ReduceLogSum":
+            case "ReduceLogSumExp":
                 return Reduce(graph, node, xs, y, block);
             case "Softmax":
             case "LogSoftmax":
@@ -320,8 +325,14 @@ public static class FixedOpLowering
         int[] normalized;
         if (axes is null || axes.Length == 0)
         {
+            // With noop_with_empty_axes nothing is reduced: a copy, except that ReduceL1,
+            // ReduceSumSquare and ReduceLogSum still map each element (|x|, x^2, log x).
             if (node.GetInt("noop_with_empty_axes", 0) != 0)
-                return Make("Copy", [node.Input(0)], graph, [xs], y, 0);
+            {
+                return node.OpType is "ReduceSum" or "ReduceMean" or "ReduceMax" or "ReduceMin" or "ReduceProd" or "ReduceLogSumExp"
+                    ? Make("Copy", [node.Input(0)], graph, [xs], y, 0)
+                    : Make(node.OpType, [node.Input(0)], graph, [xs], y, 0, [new("axes", FixedOp.Ints([]))]);
+            }
             normalized = [.. Enumerable.Range(0, xs.Length)];
         }
         else

@@ -96,6 +96,14 @@ public sealed class FixedOperatorTableTests
         yield return One("ReduceMin outer", 13, b => b.Node("ReduceMin", [X(b, 2, 3, 4)], a => a.Ints("axes", 0, 2).Int("keepdims", 0)));
         yield return One("ReduceProd", 13, b => b.Node("ReduceProd", [X(b, 2, 3, 4)], a => a.Ints("axes", 1)));
         yield return One("ReduceMean opset 18", 18, b => b.Node("ReduceMean", [X(b, 2, 3, 4, 5), Ints(b, "axes", -3)]));
+        foreach (string op in new[] { "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp" })
+        {
+            // Contiguous last axis (vector path), kept inner run, everything, and no axes at all.
+            yield return One($"{op} last", 18, b => b.Node(op, [X(b, 2, 3, 40), Ints(b, "axes", -1)]));
+            yield return One($"{op} outer", 18, b => b.Node(op, [X(b, 2, 3, 20), Ints(b, "axes", 0, 1)], a => a.Int("keepdims", 0)));
+            yield return One($"{op} all", 13, b => b.Node(op, [X(b, 3, 5)]));
+            yield return One($"{op} noop", 18, b => b.Node(op, [X(b, 3, 5)], a => a.Int("noop_with_empty_axes", 1)));
+        }
 
         // Softmax family.
         yield return One("Softmax opset 11 coerced", 11, b => b.Node("Softmax", [X(b, 2, 3, 4)], a => a.Int("axis", 1)));
@@ -209,6 +217,8 @@ public sealed class FixedOperatorTableTests
         yield return Manual("Where", [("c", DataType.Bool, [3]), f3, ("q", DataType.Float, [3])], DataType.Float, [3]);
         yield return Manual("Gather", [("x", DataType.Float, [3, 4]), ("i", DataType.Int64, [2])], DataType.Float, [2, 4]);
         yield return Manual("Cast", [f3], DataType.Int64, [3]);
+        yield return Manual("ArgMax", [f3], DataType.Int64, [1]);
+        yield return Manual("ArgMin", [f3], DataType.Int64, [1]);
     }
 
     [Fact]
