@@ -19,6 +19,7 @@ public static partial class ShapeInference
         r["BatchNormalization"] = BatchNormalization;
         r["InstanceNormalization"] = InstanceNormalization;
         r["LayerNormalization"] = LayerNormalization;
+        r["RMSNormalization"] = RmsNormalization;
         r["LRN"] = Lrn;
     }
 
@@ -361,6 +362,25 @@ public static partial class ShapeInference
         // Mean and InvStdDev keep the leading axes and set the normalized ones to 1, in the stash type.
         int[] stats = [.. x.Shape[..first], .. Enumerable.Repeat(1, x.Rank - first)];
         return [x, T(DataType.Float, stats), T(DataType.Float, stats)];
+    }
+
+    /// <summary>RMSNormalization (opset 23): Y has X's shape; Scale broadcasts over the normalized axes.</summary>
+    private static TensorType?[] RmsNormalization(Ctx c)
+    {
+        if (c.Opset < 23)
+            throw c.Fail($"{c.Op} is an operator from opset 23; this model imports opset {c.Opset}");
+        c.InputCount(2, 2);
+        var x = c.In(0);
+        c.FloatingPoint(x);
+        int first = c.Axis(c.Int("axis", -1), x.Rank);
+        int[] normalized = x.Shape[first..];
+        var scale = c.In(1);
+        c.SameType(x, scale, "scale");
+        if (ShapeMath.Broadcast(normalized, scale.Shape) is not { } joined || !ShapeMath.SameShape(joined, normalized))
+            throw c.Fail($"{c.Op} scale {Fmt(scale.Shape)} does not broadcast to the normalized shape {Fmt(normalized)}");
+        if (c.Int("stash_type", 1) != 1)
+            throw c.Fail($"{c.Op} stash_type {c.Int("stash_type", 1)} is not supported (only 1, float)");
+        return One(x);
     }
 
     private static TensorType?[] Lrn(Ctx c)

@@ -176,6 +176,9 @@ public static class FixedOpLowering
                 return Make(opType, ops, graph, [.. ops.Select(v => graph.TypeOf(v)!.Shape)], y, 0,
                     [new("axis", Str(Axis(node.GetInt("axis", -1), xs.Length))), new("epsilon", FixedOp.Float(node.GetFloat("epsilon", 1e-5f)))]);
             }
+            case "RMSNormalization":
+                return Make(opType, [x0, node.Input(1)], graph, [xs, graph.TypeOf(node.Input(1))!.Shape], y, 0,
+                    [new("axis", Str(Axis(node.GetInt("axis", -1), xs.Length))), new("epsilon", FixedOp.Float(node.GetFloat("epsilon", 1e-5f)))]);
             case "InstanceNormalization":
                 return Make(opType, [x0, node.Input(1), node.Input(2)], graph, [xs, graph.TypeOf(node.Input(1))!.Shape, graph.TypeOf(node.Input(2))!.Shape], y, 0,
                     [new("epsilon", FixedOp.Float(node.GetFloat("epsilon", 1e-5f)))]);

@@ -2,7 +2,7 @@ using AutoKernel.Build.Graph;
 
 namespace AutoKernel.Build.Reference;
 
-/// <summary>BatchNormalization (inference), InstanceNormalization, LayerNormalization, LRN, Softmax, LogSoftmax.</summary>
+/// <summary>BatchNormalization (inference), InstanceNormalization, LayerNormalization, RMSNormalization, LRN, Softmax, LogSoftmax.</summary>
 internal static class Normalization
 {
     public static Tensor[] BatchNormalization(OpContext c)
@@ -131,6 +131,41 @@ internal static class Normalization
         });
         int[] statShape = [.. x.Shape[..axis], .. Enumerable.Repeat(1, x.Rank - axis)];
         return [new Tensor(DataType.Float, x.Shape, y), new Tensor(DataType.Float, statShape, means), new Tensor(DataType.Float, statShape, invStdDevs)];
+    }
+
+    /// <summary>
+    /// RMSNormalization (opset 23): y = x / sqrt(mean(x^2) + epsilon) * scale over the axes from
+    /// 'axis' on, statistics in double (stash_type 1).
+    /// </summary>
+    public static Tensor[] RmsNormalization(OpContext c)
+    {
+        var x = c.Float(0);
+        var scale = c.Float(1);
+        int axis = c.Axis(c.Int("axis", -1), x.Rank);
+        if (c.Int("stash_type", 1) != 1)
+            throw c.Fail("RMSNormalization stash_type other than float is not supported");
+        int[] normShape = x.Shape[axis..];
+        if (!TensorOps.BroadcastsTo(scale.Shape, normShape))
+            throw c.Fail($"RMSNormalization scale does not broadcast to {ShapeMath.Format(normShape)}");
+        var sMap = TensorOps.BroadcastMap(scale.Shape, normShape);
+        var scales = sMap is null ? scale.Floats : Array.ConvertAll(sMap, i => scale.Floats[i]);
+        double epsilon = c.FloatAttr("epsilon", 1e-5f);
+        int size = TensorOps.Product(x.Shape, axis, x.Rank);
+        int rows = TensorOps.Product(x.Shape, 0, axis);
+        var xd = x.Floats;
+        var y = new float[xd.Length];
+        Parallel.For(0, rows, row =>
+        {
+            var src = xd.AsSpan(row * size, size);
+            var dst = y.AsSpan(row * size, size);
+            double squares = 0;
+            foreach (float v in src)
+                squares += (double)v * v;
+            double inv = 1 / Math.Sqrt(squares / size + epsilon);
+            for (int i = 0; i < size; i++)
+                dst[i] = (float)(src[i] * inv * scales[i]);
+        });
+        return [new Tensor(DataType.Float, x.Shape, y)];
     }
 
     public static Tensor[] Lrn(OpContext c)

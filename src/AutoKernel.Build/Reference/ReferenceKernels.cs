@@ -72,6 +72,7 @@ public static class ReferenceKernels
         ["BatchNormalization"] = Normalization.BatchNormalization,
         ["InstanceNormalization"] = Normalization.InstanceNormalization,
         ["LayerNormalization"] = Normalization.LayerNormalization,
+        ["RMSNormalization"] = Normalization.RmsNormalization,
         ["LRN"] = Normalization.Lrn,
         ["Softmax"] = Normalization.Softmax,
         ["LogSoftmax"] = Normalization.LogSoftmax,

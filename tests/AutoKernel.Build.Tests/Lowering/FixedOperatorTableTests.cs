@@ -113,6 +113,9 @@ public sealed class FixedOperatorTableTests
 
         // Normalization.
         yield return One("LayerNormalization", 17, b => b.Node("LayerNormalization", [X(b, 2, 3, 8), Const(b, "g", Seq(8), 8), Const(b, "bb", Seq(8, 0.3f), 8)], a => a.Int("axis", -1)));
+        yield return One("LayerNormalization broadcast scale", 17, b => b.Node("LayerNormalization", [X(b, 2, 3, 8), Const(b, "g", Seq(3), 3, 1), Const(b, "bb", Seq(8, 0.3f), 1, 8)], a => a.Int("axis", 1)));
+        yield return One("RMSNormalization", 23, b => b.Node("RMSNormalization", [X(b, 2, 3, 8), Const(b, "g", Seq(8), 8)]));
+        yield return One("RMSNormalization 2 axes", 23, b => b.Node("RMSNormalization", [X(b, 2, 3, 8), Const(b, "g", Seq(3), 3, 1)], a => a.Int("axis", 1).Float("epsilon", 1e-3f)));
         yield return One("LayerNormalization 2 axes", 17, b => b.Node("LayerNormalization", [X(b, 2, 3, 8), Const(b, "g", Seq(24), 3, 8)], a => a.Int("axis", 1).Float("epsilon", 1e-3f)));
         yield return One("InstanceNormalization", 17, b => b.Node("InstanceNormalization", [X(b, 2, 3, 4, 5), Const(b, "g", Seq(3), 3), Const(b, "bb", Seq(3, 0.2f), 3)]));
         yield return One("LRN", 17, b => b.Node("LRN", [X(b, 1, 5, 3, 3)], a => a.Int("size", 3).Float("alpha", 0.01f)));

@@ -238,6 +238,14 @@ public class OnnxRuntimeCrossCheckTests
         CheckNode(Node("LayerNormalization", 2, 2, ""), 17, [R([1, 2, 3, 4], 41), R([4], 42)]);
     }
 
+    [Fact]
+    public void RmsNormalization()
+    {
+        Check("RMSNormalization", 23, [R([2, 3, 4], 44), R([4], 45)]);
+        Check("RMSNormalization", 23, [R([2, 3, 4], 46), R([3, 4], 47)], Int("axis", 1), Float("epsilon", 0.01f));
+        Check("RMSNormalization", 23, [R([2, 3, 4], 48), R([3, 1], 49)], Int("axis", -2));
+    }
+
     [Theory]
     [InlineData("ReduceL1")]
     [InlineData("ReduceL2")]
