@@ -162,6 +162,22 @@ public class IntegerArithmeticTests
     }
 
     [Fact]
+    public void Comparison_holds_integers_exact_and_types_equal()
+    {
+        var a = Tensor.FromInt64s([2], [1L << 60, 5]);
+        var b = Tensor.FromInt64s([2], [(1L << 60) + 1, 5]);
+        var r = TensorComparison.Compare(a, b);
+        Assert.False(r.Passed);
+        Assert.Equal(1, r.Mismatches);
+        Assert.True(TensorComparison.Compare(a, Tensor.FromInt64s([2], [1L << 60, 5])).Passed);
+        var i8 = TensorOps.FromDoubles(DataType.Int8, [2], [1, 2]);
+        var u8 = TensorOps.FromDoubles(DataType.UInt8, [2], [1, 2]);
+        var typed = TensorComparison.Compare(i8, u8);
+        Assert.False(typed.Passed);
+        Assert.Equal("type int8 differs from expected uint8", typed.ToString());
+    }
+
+    [Fact]
     public void Int8_tensors_copy_and_compare_as_signed()
     {
         var t = TensorOps.FromDoubles(DataType.Int8, [3], [-1, -128, 5]);
