@@ -56,6 +56,7 @@ internal static class Reduction
         string init = kind switch { "ReduceMax" => "float.NegativeInfinity", "ReduceMin" => "float.PositiveInfinity", "ReduceProd" => "1f", _ => "0f" };
         string SAcc(string acc, string v) => kind switch
         {
+            // IEEE Max/Min, not the native forms: either operand may be NaN, and a NaN must win.
             "ReduceMax" => $"MathF.Max({acc}, {v})",
             "ReduceMin" => $"MathF.Min({acc}, {v})",
             "ReduceProd" => $"{acc} * {v}",
