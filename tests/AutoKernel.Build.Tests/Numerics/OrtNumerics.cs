@@ -6,8 +6,14 @@ using Tensor = AutoKernel.Build.Graph.Tensor;
 
 namespace AutoKernel.Build.Tests.Numerics;
 
-/// <summary>One graph input of a numerics case: element type, shape and values (as doubles).</summary>
-public sealed record NumInput(DataType Type, int[] Shape, double[] Values);
+/// <summary>
+/// One input of a numerics case: element type, shape and values (as doubles); a graph input, or an
+/// initializer when <paramref name="Constant"/> (for inputs that must be constant, such as Pad's pads).
+/// </summary>
+public sealed record NumInput(DataType Type, int[] Shape, double[] Values, bool Constant = false)
+{
+    public NumInput Const() => this with { Constant = true };
+}
 
 /// <summary>
 /// A single-node model for the numerics tables: the operator, its opset, its inputs (all graph
@@ -39,7 +45,7 @@ internal static class OrtNumerics
         var b = new ModelBuilder("numerics", c.Opset);
         var names = new List<string>();
         for (int i = 0; i < c.Inputs.Length; i++)
-            names.Add(b.Input("x" + i, c.Inputs[i].Type, c.Inputs[i].Shape));
+            names.Add(c.Inputs[i].Constant ? b.Initializer("x" + i, ToTensor(c.Inputs[i])) : b.Input("x" + i, c.Inputs[i].Type, c.Inputs[i].Shape));
         b.Node(c.Op, names, c.Attributes, name: "n", output: "y");
         b.Output("y", c.Output);
         return b.ToBytes();
@@ -49,7 +55,10 @@ internal static class OrtNumerics
     {
         var feeds = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         for (int i = 0; i < c.Inputs.Length; i++)
-            feeds["x" + i] = ToTensor(c.Inputs[i]);
+        {
+            if (!c.Inputs[i].Constant)
+                feeds["x" + i] = ToTensor(c.Inputs[i]);
+        }
         return feeds;
     }
 

@@ -33,6 +33,18 @@ public class OtherOperatorTests
         yield return new NumCase("GlobalAveragePool empty", "GlobalAveragePool", 13, [F([0, 1, 2, 2])], DataType.Float);
         yield return new NumCase("GlobalMaxPool empty", "GlobalMaxPool", 13, [F([0, 2, 2, 2])], DataType.Float);
         yield return new NumCase("Relu empty batch", "Relu", 13, [F([0, 3, 2])], DataType.Float);
+        var nchw = F([1, 2, 2, 2], NaN, 1, Inf, -Inf, 2, 3, -0.0, 4);
+        yield return new NumCase("BatchNormalization", "BatchNormalization", 15, [nchw, F([2], 1, 2), F([2], 0, 1), F([2], 0.5, 1), F([2], 1, 4)], DataType.Float);
+        yield return new NumCase("InstanceNormalization", "InstanceNormalization", 13, [nchw, F([2], 1, 2), F([2], 0, 1)], DataType.Float);
+        yield return new NumCase("InstanceNormalization finite", "InstanceNormalization", 13, [F([1, 2, 2, 2], 1, 2, 3, 4, 5, 5, 5, 5), F([2], 1, 2), F([2], 0, 1)], DataType.Float);
+        yield return new NumCase("LayerNormalization", "LayerNormalization", 17, [F([2, 3], 1, NaN, 3, 1, 2, Inf), F([3], 1, 1, 1), F([3], 0, 0, 0)], DataType.Float);
+        yield return new NumCase("LRN", "LRN", 13, [nchw], DataType.Float, x => x.Int("size", 3));
+        yield return new NumCase("Gemm NaN", "Gemm", 13, [F([2, 2], NaN, 1, 2, 3), F([2, 2], 1, 0, Inf, 1), F([2], 1, -Inf)], DataType.Float);
+        yield return new NumCase("ConvTranspose NaN", "ConvTranspose", 13, [F([1, 1, 2, 2], 1, NaN, 3, 4), F([1, 1, 2, 2], 1, 1, 1, 1)], DataType.Float);
+        yield return new NumCase("Resize nearest NaN", "Resize", 13, [F([1, 1, 2, 2], NaN, 1, Inf, -Inf), F([0]).Const(), F([4], 1, 1, 2, 2).Const()], DataType.Float, x => x.String("mode", "nearest"));
+        yield return new NumCase("Resize linear NaN", "Resize", 13, [F([1, 1, 2, 2], NaN, 1, 2, 3), F([0]).Const(), F([4], 1, 1, 2, 2).Const()], DataType.Float, x => x.String("mode", "linear"));
+        yield return new NumCase("Pad NaN value", "Pad", 13, [F([2], 1, 2), In(DataType.Int64, [2], 1, 1).Const(), F([], NaN).Const()], DataType.Float);
+        yield return new NumCase("Erf inf", "Erf", 13, [F(Inf, -Inf, NaN, 10, -10)], DataType.Float);
     }
 
     public static TheoryData<string> Names() => [.. Cases().Select(c => c.Name)];
