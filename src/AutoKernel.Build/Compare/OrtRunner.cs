@@ -104,15 +104,17 @@ public static class OrtRunner
     private static OrtValue ToOrt(Tensor t)
     {
         long[] shape = [.. t.Shape.Select(d => (long)d)];
-        return t.Data switch
+        // By element type, not by array pattern: the runtime lets an sbyte[] match a byte[] pattern
+        // (and the reverse), which handed int8 inputs to ONNX Runtime as uint8.
+        return t.Type switch
         {
-            float[] f => OrtValue.CreateTensorValueFromMemory(f, shape),
-            double[] d => OrtValue.CreateTensorValueFromMemory(d, shape),
-            long[] l => OrtValue.CreateTensorValueFromMemory(l, shape),
-            int[] n => OrtValue.CreateTensorValueFromMemory(n, shape),
-            bool[] b => OrtValue.CreateTensorValueFromMemory(b, shape),
-            byte[] u => OrtValue.CreateTensorValueFromMemory(u, shape),
-            sbyte[] s => OrtValue.CreateTensorValueFromMemory(s, shape),
+            DataType.Float => OrtValue.CreateTensorValueFromMemory(t.Floats, shape),
+            DataType.Double => OrtValue.CreateTensorValueFromMemory(t.Doubles, shape),
+            DataType.Int64 => OrtValue.CreateTensorValueFromMemory(t.Int64s, shape),
+            DataType.Int32 => OrtValue.CreateTensorValueFromMemory(t.Int32s, shape),
+            DataType.Bool => OrtValue.CreateTensorValueFromMemory(t.Bools, shape),
+            DataType.UInt8 => OrtValue.CreateTensorValueFromMemory(t.UInt8s, shape),
+            DataType.Int8 => OrtValue.CreateTensorValueFromMemory(t.Int8s, shape),
             _ => throw new InvalidOperationException("unknown storage"),
         };
     }

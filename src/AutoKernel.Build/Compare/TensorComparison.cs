@@ -18,8 +18,12 @@ public static class TensorComparison
 
     public static ComparisonResult Compare(Tensor actual, Tensor expected, double rtol = DefaultRtol, double atol = DefaultAtol)
     {
+        if (actual.Type != expected.Type)
+            return new(double.NaN, double.NaN, actual.Length, actual.Length, $"type {actual.Type.Name()} differs from expected {expected.Type.Name()}");
         if (!ShapeMath.SameShape(actual.Shape, expected.Shape))
             return new(double.NaN, double.NaN, actual.Length, actual.Length, $"shape {ShapeMath.Format(actual.Shape)} differs from expected {ShapeMath.Format(expected.Shape)}");
+        if (!actual.Type.IsFloatingPoint())
+            return CompareIntegers(actual, expected);
         double maxAbs = 0, maxRel = 0;
         int mismatches = 0;
         for (int i = 0; i < actual.Length; i++)
@@ -38,6 +42,27 @@ public static class TensorComparison
             maxRel = Math.Max(maxRel, rel);
             if (double.IsPositiveInfinity(abs) || !(abs <= atol + rtol * Math.Abs(e)))
                 mismatches++;
+        }
+        return new(maxAbs, maxRel, mismatches, actual.Length, null);
+    }
+
+    /// <summary>
+    /// Integers and bools must be equal, compared as int64 (through double, int64 values past 2^53
+    /// that differ by one would compare equal); the errors are reported as doubles.
+    /// </summary>
+    private static ComparisonResult CompareIntegers(Tensor actual, Tensor expected)
+    {
+        double maxAbs = 0, maxRel = 0;
+        int mismatches = 0;
+        for (int i = 0; i < actual.Length; i++)
+        {
+            long a = actual.GetInt64(i), e = expected.GetInt64(i);
+            if (a == e)
+                continue;
+            mismatches++;
+            double abs = Math.Abs((double)a - e);
+            maxAbs = Math.Max(maxAbs, abs);
+            maxRel = Math.Max(maxRel, abs / Math.Max(Math.Abs((double)e), double.Epsilon));
         }
         return new(maxAbs, maxRel, mismatches, actual.Length, null);
     }

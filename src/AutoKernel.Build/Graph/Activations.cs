@@ -30,15 +30,21 @@ public static class Activations
         "HardSigmoid" => (node.GetFloat("alpha", 0.2f), node.GetFloat("beta", 0.5f)),
         "Elu" => (node.GetFloat("alpha", 1f), 0f),
         "Selu" => (node.GetFloat("alpha", 1.67326319217681884765625f), node.GetFloat("gamma", 1.05070102214813232421875f)),
-        "Clip" => (node.GetFloat("min", float.NegativeInfinity), node.GetFloat("max", float.PositiveInfinity)),
+        // The spec's defaults are numeric_limits<float>::lowest() and max(): finite, so Clip maps ±inf to them.
+        "Clip" => (node.GetFloat("min", float.MinValue), node.GetFloat("max", float.MaxValue)),
         _ => (0f, 0f),
     };
 
+    /// <summary>
+    /// One activation of <paramref name="x"/>. NaN stays NaN, as in ONNX Runtime (every comparison
+    /// is written so that a NaN input takes the branch that returns it). Clip is min(max(x, lo), hi),
+    /// so when lo &gt; hi every value becomes hi, as the ONNX spec says.
+    /// </summary>
     public static float Apply(string kind, float alpha, float beta, float x) => kind switch
     {
         "" => x,
-        "Relu" => x > 0 ? x : 0,
-        "Clip" => x < alpha ? alpha : x > beta ? beta : x,
+        "Relu" => x < 0 ? 0 : x,
+        "Clip" => Clip(x, alpha, beta),
         "LeakyRelu" => x >= 0 ? x : alpha * x,
         "Sigmoid" => 1f / (1f + MathF.Exp(-x)),
         "HardSigmoid" => Math.Clamp(alpha * x + beta, 0f, 1f),
@@ -49,4 +55,18 @@ public static class Activations
         "Softplus" => MathF.Max(x, 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs(x))),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown activation"),
     };
+
+    /// <summary>min(max(x, lo), hi) with NaN propagated: every value is hi when lo &gt; hi.</summary>
+    public static float Clip(float x, float lo, float hi)
+    {
+        float v = x < lo ? lo : x;
+        return v > hi ? hi : v;
+    }
+
+    /// <summary>The double-precision <see cref="Clip(float, float, float)"/>.</summary>
+    public static double Clip(double x, double lo, double hi)
+    {
+        double v = x < lo ? lo : x;
+        return v > hi ? hi : v;
+    }
 }

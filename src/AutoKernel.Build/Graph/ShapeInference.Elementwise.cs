@@ -27,7 +27,7 @@ public static partial class ShapeInference
         r["PRelu"] = PRelu;
         r["Dropout"] = Dropout;
 
-        foreach (var op in new[] { "Add", "Sub", "Mul", "Div" })
+        foreach (var op in new[] { "Add", "Sub", "Mul", "Div", "Mod" })
             r[op] = c => Binary(c, compare: false);
         r["Pow"] = Pow;
         foreach (var op in new[] { "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual" })
@@ -70,6 +70,8 @@ public static partial class ShapeInference
             var x0 = c.In(0);
             c.FloatingPoint(x0);
             float min = c.Node.GetFloat("min", float.NegativeInfinity), max = c.Node.GetFloat("max", float.PositiveInfinity);
+            // Clip-6 with min > max is refused, as ONNX Runtime refuses it; from opset 11 (bounds as
+            // inputs) every value becomes max instead, as the spec says.
             if (min > max)
                 throw c.Fail($"{c.Op} min {min} is greater than max {max}");
             return One(x0);

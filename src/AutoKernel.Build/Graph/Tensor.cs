@@ -44,6 +44,10 @@ public sealed class Tensor
 
     public bool[] Bools => Data as bool[] ?? throw TypeMismatch(DataType.Bool);
 
+    public byte[] UInt8s => Type == DataType.UInt8 ? (byte[])Data : throw TypeMismatch(DataType.UInt8);
+
+    public sbyte[] Int8s => Type == DataType.Int8 ? (sbyte[])Data : throw TypeMismatch(DataType.Int8);
+
     public static Tensor Zeros(DataType type, int[] shape) =>
         new(type, shape, Array.CreateInstance(StorageType(type), checked((int)ShapeMath.ElementCount(shape))));
 
@@ -71,15 +75,21 @@ public sealed class Tensor
     };
 
     /// <summary>Element <paramref name="i"/> as a double, whatever the storage type.</summary>
-    public double GetDouble(int i) => Data switch
+    /// <remarks>
+    /// Dispatches on <see cref="Type"/>, not on the array's type: the runtime lets an sbyte[] pass
+    /// as a byte[] (and the reverse), so a pattern <c>byte[] u</c> also matches int8 storage and
+    /// would read -1 as 255. Every switch over storage must test sbyte[] before byte[] or switch
+    /// on the element type.
+    /// </remarks>
+    public double GetDouble(int i) => Type switch
     {
-        float[] f => f[i],
-        double[] d => d[i],
-        long[] l => l[i],
-        int[] n => n[i],
-        bool[] b => b[i] ? 1 : 0,
-        byte[] u => u[i],
-        sbyte[] s => s[i],
+        DataType.Float => ((float[])Data)[i],
+        DataType.Double => ((double[])Data)[i],
+        DataType.Int64 => ((long[])Data)[i],
+        DataType.Int32 => ((int[])Data)[i],
+        DataType.Bool => ((bool[])Data)[i] ? 1 : 0,
+        DataType.UInt8 => ((byte[])Data)[i],
+        DataType.Int8 => ((sbyte[])Data)[i],
         _ => throw new InvalidOperationException("unknown storage"),
     };
 

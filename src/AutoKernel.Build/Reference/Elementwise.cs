@@ -26,8 +26,28 @@ internal static class Elementwise
     private struct SubOp : IArithmetic { public static T Apply<T>(T a, T b) where T : INumber<T> => a - b; }
     private struct MulOp : IArithmetic { public static T Apply<T>(T a, T b) where T : INumber<T> => a * b; }
 
-    /// <summary>Integer division truncates toward zero, as in C (and ONNX Runtime).</summary>
+    /// <summary>
+    /// Integer division truncates toward zero, as in C (and ONNX Runtime); int8/uint8 wrap
+    /// (-128 / -1 is -128). An integer division by zero is an error (ArithmeticException, reported
+    /// by <see cref="ReferenceKernels.Run"/> as a one-line model error); ONNX leaves it undefined.
+    /// </summary>
     private struct DivOp : IArithmetic { public static T Apply<T>(T a, T b) where T : INumber<T> => a / b; }
+
+    /// <summary>
+    /// Mod with fmod = 0: the integer remainder with the sign of the divisor (Python's %), as
+    /// ONNX Runtime computes it.
+    /// </summary>
+    private struct ModOp : IArithmetic
+    {
+        public static T Apply<T>(T a, T b) where T : INumber<T>
+        {
+            T r = a % b;
+            return r != T.Zero && (T.IsNegative(r) != T.IsNegative(b)) ? r + b : r;
+        }
+    }
+
+    /// <summary>Mod with fmod = 1: C's fmod, the remainder with the sign of the dividend.</summary>
+    private struct FModOp : IArithmetic { public static T Apply<T>(T a, T b) where T : INumber<T> => a % b; }
     private struct MinOp : IArithmetic { public static T Apply<T>(T a, T b) where T : INumber<T> => T.Min(a, b); }
     private struct MaxOp : IArithmetic { public static T Apply<T>(T a, T b) where T : INumber<T> => T.Max(a, b); }
     private struct PReluOp : IArithmetic { public static T Apply<T>(T a, T b) where T : INumber<T> => a < T.Zero ? a * b : a; }
@@ -42,6 +62,20 @@ internal static class Elementwise
     public static Tensor[] Sub(OpContext c) => [Arithmetic<SubOp>(c, c.Input(0), c.Input(1))];
     public static Tensor[] Mul(OpContext c) => [Arithmetic<MulOp>(c, c.Input(0), c.Input(1))];
     public static Tensor[] Div(OpContext c) => [Arithmetic<DivOp>(c, c.Input(0), c.Input(1))];
+
+    public static Tensor[] Mod(OpContext c)
+    {
+        var a = c.Input(0, TensorOps.Arithmetic);
+        bool fmod = c.Int("fmod", 0) switch
+        {
+            0 => false,
+            1 => true,
+            var v => throw c.Fail($"Mod attribute 'fmod' must be 0 or 1, got {v}"),
+        };
+        if (!fmod && a.Type.IsFloatingPoint())
+            throw c.Fail($"Mod of {a.Type.Name()} needs fmod = 1");
+        return [fmod ? Arithmetic<FModOp>(c, a, c.Input(1)) : Arithmetic<ModOp>(c, a, c.Input(1))];
+    }
     public static Tensor[] Equal(OpContext c) => [Compare<EqualOp>(c, c.Input(0), c.Input(1))];
     public static Tensor[] Less(OpContext c) => [Compare<LessOp>(c, c.Input(0), c.Input(1))];
     public static Tensor[] Greater(OpContext c) => [Compare<GreaterOp>(c, c.Input(0), c.Input(1))];
@@ -96,7 +130,7 @@ internal static class Elementwise
 
     public static Tensor Arithmetic<TOp>(OpContext c, Tensor a, Tensor b) where TOp : IArithmetic
     {
-        c.CheckType(a, 0, TensorOps.Numeric);
+        c.CheckType(a, 0, TensorOps.Arithmetic);
         SameType(c, a, b);
         var shape = BroadcastShape(c, a.Shape, b.Shape);
         var ma = TensorOps.BroadcastMap(a.Shape, shape);
@@ -108,10 +142,14 @@ internal static class Elementwise
             double[] x => new Tensor(a.Type, shape, Arith<double, TOp>(x, ma, b.Doubles, mb, n)),
             long[] x => new Tensor(a.Type, shape, Arith<long, TOp>(x, ma, b.Int64s, mb, n)),
             int[] x => new Tensor(a.Type, shape, Arith<int, TOp>(x, ma, b.Int32s, mb, n)),
+            // Checked by type, not by pattern: an sbyte[] also matches a byte[] pattern.
+            _ when a.Type == DataType.Int8 => new Tensor(a.Type, shape, Arith<sbyte, TOp>(a.Int8s, ma, b.Int8s, mb, n)),
+            _ when a.Type == DataType.UInt8 => new Tensor(a.Type, shape, Arith<byte, TOp>(a.UInt8s, ma, b.UInt8s, mb, n)),
             _ => throw c.Fail($"{c.Op} does not support {a.Type.Name()}"),
         };
     }
 
+    /// <summary>Integer arithmetic wraps around (unchecked), as in ONNX Runtime: uint8 200 + 100 is 44.</summary>
     private static T[] Arith<T, TOp>(T[] a, int[]? ma, T[] b, int[]? mb, int n) where T : INumber<T> where TOp : IArithmetic
     {
         var r = new T[n];
@@ -133,6 +171,8 @@ internal static class Elementwise
             double[] x => Cmp<double, TOp>(x, ma, b.Doubles, mb, n),
             long[] x => Cmp<long, TOp>(x, ma, b.Int64s, mb, n),
             int[] x => Cmp<int, TOp>(x, ma, b.Int32s, mb, n),
+            _ when a.Type == DataType.Int8 => Cmp<sbyte, TOp>(a.Int8s, ma, b.Int8s, mb, n),
+            _ when a.Type == DataType.UInt8 => Cmp<byte, TOp>(a.UInt8s, ma, b.UInt8s, mb, n),
             bool[] x when typeof(TOp) == typeof(EqualOp) => Logical(x, ma, b.Bools, mb, n, (p, q) => p == q),
             _ => throw c.Fail($"{c.Op} does not support {a.Type.Name()}"),
         };
@@ -159,7 +199,7 @@ internal static class Elementwise
     {
         if (c.InputCount == 0)
             throw c.Fail($"{c.Op} needs at least one input");
-        var acc = c.Input(0, TensorOps.Numeric);
+        var acc = c.Input(0, TensorOps.Arithmetic);
         if (c.InputCount == 1)
             return TensorOps.Copy(acc);
         for (int i = 1; i < c.InputCount; i++)
@@ -253,24 +293,26 @@ internal static class Elementwise
     }
 
     private struct NegOp : IUnary { public static T Apply<T>(T x) where T : INumber<T> => -x; }
-    private struct AbsOp : IUnary { public static T Apply<T>(T x) where T : INumber<T> => T.Abs(x); }
-    private struct ReluOp : IUnary { public static T Apply<T>(T x) where T : INumber<T> => x > T.Zero ? x : T.Zero; }
+    /// <summary>|x|, wrapping for integers as ONNX Runtime does (Abs of int8 -128 is -128; T.Abs would throw).</summary>
+    private struct AbsOp : IUnary { public static T Apply<T>(T x) where T : INumber<T> => T.IsNegative(x) ? -x : x; }
 
-    public static Tensor[] Neg(OpContext c) => [UnaryNumeric<NegOp>(c)];
-    public static Tensor[] Abs(OpContext c) => [UnaryNumeric<AbsOp>(c)];
+    /// <summary>max(x, 0) with NaN kept: NaN &lt; 0 is false.</summary>
+    private struct ReluOp : IUnary { public static T Apply<T>(T x) where T : INumber<T> => x < T.Zero ? T.Zero : x; }
 
-    private static Tensor UnaryNumeric<TOp>(OpContext c) where TOp : IUnary
+    /// <summary>Neg takes the signed types only (ONNX has no uint8 Neg); -(-128) wraps to -128.</summary>
+    public static Tensor[] Neg(OpContext c) => [UnaryNumeric<NegOp>(c, c.Input(0, TensorOps.Signed))];
+    public static Tensor[] Abs(OpContext c) => [UnaryNumeric<AbsOp>(c, c.Input(0, TensorOps.Arithmetic))];
+
+    private static Tensor UnaryNumeric<TOp>(OpContext c, Tensor x) where TOp : IUnary => x.Type switch
     {
-        var x = c.Input(0, TensorOps.Numeric);
-        return x.Data switch
-        {
-            float[] a => new Tensor(x.Type, x.Shape, MapT<float, TOp>(a)),
-            double[] a => new Tensor(x.Type, x.Shape, MapT<double, TOp>(a)),
-            long[] a => new Tensor(x.Type, x.Shape, MapT<long, TOp>(a)),
-            int[] a => new Tensor(x.Type, x.Shape, MapT<int, TOp>(a)),
-            _ => throw c.Fail($"{c.Op} does not support {x.Type.Name()}"),
-        };
-    }
+        DataType.Float => new Tensor(x.Type, x.Shape, MapT<float, TOp>(x.Floats)),
+        DataType.Double => new Tensor(x.Type, x.Shape, MapT<double, TOp>(x.Doubles)),
+        DataType.Int64 => new Tensor(x.Type, x.Shape, MapT<long, TOp>(x.Int64s)),
+        DataType.Int32 => new Tensor(x.Type, x.Shape, MapT<int, TOp>(x.Int32s)),
+        DataType.Int8 => new Tensor(x.Type, x.Shape, MapT<sbyte, TOp>(x.Int8s)),
+        DataType.UInt8 => new Tensor(x.Type, x.Shape, MapT<byte, TOp>(x.UInt8s)),
+        _ => throw c.Fail($"{c.Op} does not support {x.Type.Name()}"),
+    };
 
     private static T[] MapT<T, TOp>(T[] a) where T : INumber<T> where TOp : IUnary
     {
@@ -285,13 +327,17 @@ internal static class Elementwise
     /// <summary>
     /// The activation operators. Float tensors go through <see cref="Activations.Apply"/>, the same
     /// function fused epilogues use; double tensors use the same formulas in double precision.
-    /// Relu and Clip also accept integers.
+    /// Relu (signed types) and Clip (all numeric types) also accept integers. NaN propagates through
+    /// every activation, and Clip with min &gt; max makes every value max (the ONNX spec, and ONNX Runtime).
     /// </summary>
     public static Tensor[] Activation(OpContext c)
     {
-        var x = c.Input(0, TensorOps.Numeric);
+        var x = c.Input(0, c.Op == "Relu" ? TensorOps.Signed : TensorOps.Arithmetic);
         string kind = c.Op;
-        double lo = double.NegativeInfinity, hi = double.PositiveInfinity;
+        // An absent Clip bound is the type's lowest or highest finite value (the spec's
+        // numeric_limits defaults, as in ONNX Runtime): Clip with no max turns +inf into float.MaxValue.
+        double lo = x.Type == DataType.Double ? double.MinValue : float.MinValue;
+        double hi = x.Type == DataType.Double ? double.MaxValue : float.MaxValue;
         (float alpha, float beta) = Activations.DefaultParameters(c.Node);
         if (kind == "Clip")
         {
@@ -338,33 +384,42 @@ internal static class Elementwise
                     r[i] = ActivationDouble(kind, alpha, beta, lo, hi, xd[i]);
                 return [new Tensor(DataType.Double, x.Shape, r)];
             }
-            case long[] xl when kind == "Relu":
-                return [new Tensor(x.Type, x.Shape, MapT<long, ReluOp>(xl))];
-            case int[] xi when kind == "Relu":
-                return [new Tensor(x.Type, x.Shape, MapT<int, ReluOp>(xi))];
-            case long[] xl when kind == "Clip":
-            {
-                var r = new long[xl.Length];
-                for (int i = 0; i < r.Length; i++)
-                    r[i] = xl[i] < lo ? (long)lo : xl[i] > hi ? (long)hi : xl[i];
-                return [new Tensor(x.Type, x.Shape, r)];
-            }
-            case int[] xi when kind == "Clip":
-            {
-                var r = new int[xi.Length];
-                for (int i = 0; i < r.Length; i++)
-                    r[i] = xi[i] < lo ? (int)lo : xi[i] > hi ? (int)hi : xi[i];
-                return [new Tensor(x.Type, x.Shape, r)];
-            }
+            case not null when kind == "Relu":
+                return [UnaryNumeric<ReluOp>(c, x)];
+            case not null when kind == "Clip" && c.Opset >= 11:
+                return [x.Type switch
+                {
+                    DataType.Int64 => new Tensor(x.Type, x.Shape, ClipInteger(c, x.Int64s)),
+                    DataType.Int32 => new Tensor(x.Type, x.Shape, ClipInteger(c, x.Int32s)),
+                    DataType.Int8 => new Tensor(x.Type, x.Shape, ClipInteger(c, x.Int8s)),
+                    _ => new Tensor(x.Type, x.Shape, ClipInteger(c, x.UInt8s)),
+                }];
             default:
                 throw c.Fail($"{kind} does not support {x.Type.Name()}");
         }
     }
 
+    /// <summary>
+    /// Integer Clip, min(max(x, lo), hi), in the input's own type (the bounds are inputs of that
+    /// type, read exactly, not through double); an absent bound is the type's extreme.
+    /// </summary>
+    private static T[] ClipInteger<T>(OpContext c, T[] x) where T : INumber<T>, IMinMaxValue<T>
+    {
+        T lo = c.Optional(1) is { } min ? T.CreateTruncating(min.GetInt64(0)) : T.MinValue;
+        T hi = c.Optional(2) is { } max ? T.CreateTruncating(max.GetInt64(0)) : T.MaxValue;
+        var r = new T[x.Length];
+        for (int i = 0; i < r.Length; i++)
+        {
+            T v = x[i] < lo ? lo : x[i];
+            r[i] = v > hi ? hi : v;
+        }
+        return r;
+    }
+
     private static double ActivationDouble(string kind, double alpha, double beta, double lo, double hi, double x) => kind switch
     {
-        "Relu" => x > 0 ? x : 0,
-        "Clip" => x < lo ? lo : x > hi ? hi : x,
+        "Relu" => x < 0 ? 0 : x,
+        "Clip" => Activations.Clip(x, lo, hi),
         "LeakyRelu" => x >= 0 ? x : alpha * x,
         "Sigmoid" => 1 / (1 + Math.Exp(-x)),
         "HardSigmoid" => Math.Clamp(alpha * x + beta, 0, 1),

@@ -19,6 +19,7 @@ public static class ReferenceKernels
         ["Sub"] = Elementwise.Sub,
         ["Mul"] = Elementwise.Mul,
         ["Div"] = Elementwise.Div,
+        ["Mod"] = Elementwise.Mod,
         ["Pow"] = Elementwise.Pow,
         ["Min"] = Elementwise.Min,
         ["Max"] = Elementwise.Max,

@@ -10,6 +10,12 @@ namespace AutoKernel.Build.Reference;
 internal static class TensorOps
 {
     public static readonly DataType[] Numeric = [DataType.Float, DataType.Double, DataType.Int64, DataType.Int32];
+    /// <summary>The types of ONNX's arithmetic and comparison operators that AutoKernel holds: Numeric plus int8 and uint8.</summary>
+    public static readonly DataType[] Arithmetic = [DataType.Float, DataType.Double, DataType.Int64, DataType.Int32, DataType.Int8, DataType.UInt8];
+
+    /// <summary>The signed types among <see cref="Arithmetic"/> (Neg, Relu).</summary>
+    public static readonly DataType[] Signed = [DataType.Float, DataType.Double, DataType.Int64, DataType.Int32, DataType.Int8];
+
     public static readonly DataType[] FloatingPoint = [DataType.Float, DataType.Double];
     public static readonly DataType[] All = [DataType.Float, DataType.Double, DataType.Int64, DataType.Int32, DataType.Int8, DataType.UInt8, DataType.Bool];
 
@@ -68,15 +74,19 @@ internal static class TensorOps
     /// A new tensor of <paramref name="shape"/> whose element i is <c>src[map[i]]</c>, or
     /// <paramref name="fill"/> (element 0, converted to the source type) where map[i] is negative.
     /// </summary>
-    public static Tensor Take(Tensor src, int[] shape, int[] map, double fill = 0) => src.Data switch
+    /// <remarks>
+    /// Dispatches on the element type, not on the array's type: the runtime lets an sbyte[] pass as
+    /// a byte[] and a byte[] as an sbyte[], so a <c>byte[] a</c> pattern matches int8 storage too.
+    /// </remarks>
+    public static Tensor Take(Tensor src, int[] shape, int[] map, double fill = 0) => src.Type switch
     {
-        float[] a => new Tensor(src.Type, shape, TakeT(a, map, (float)fill)),
-        double[] a => new Tensor(src.Type, shape, TakeT(a, map, fill)),
-        long[] a => new Tensor(src.Type, shape, TakeT(a, map, (long)fill)),
-        int[] a => new Tensor(src.Type, shape, TakeT(a, map, (int)fill)),
-        bool[] a => new Tensor(src.Type, shape, TakeT(a, map, fill != 0)),
-        byte[] a => new Tensor(src.Type, shape, TakeT(a, map, (byte)fill)),
-        sbyte[] a => new Tensor(src.Type, shape, TakeT(a, map, (sbyte)fill)),
+        DataType.Float => new Tensor(src.Type, shape, TakeT(src.Floats, map, (float)fill)),
+        DataType.Double => new Tensor(src.Type, shape, TakeT(src.Doubles, map, fill)),
+        DataType.Int64 => new Tensor(src.Type, shape, TakeT(src.Int64s, map, (long)fill)),
+        DataType.Int32 => new Tensor(src.Type, shape, TakeT(src.Int32s, map, (int)fill)),
+        DataType.Bool => new Tensor(src.Type, shape, TakeT(src.Bools, map, fill != 0)),
+        DataType.UInt8 => new Tensor(src.Type, shape, TakeT(src.UInt8s, map, (byte)fill)),
+        DataType.Int8 => new Tensor(src.Type, shape, TakeT(src.Int8s, map, (sbyte)fill)),
         _ => throw new InvalidOperationException("unknown tensor storage"),
     };
 

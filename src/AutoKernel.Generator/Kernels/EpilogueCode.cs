@@ -5,8 +5,17 @@ namespace AutoKernel.Generator.Kernels;
 
 /// <summary>
 /// C# for applying an epilogue activation to a vector or scalar value, shared by every emitter.
-/// Semantics match ONNX (and AutoKernel.Build.Graph.Activations, the reference).
+/// Semantics match ONNX (and AutoKernel.Build.Graph.Activations, the reference), NaN included: a
+/// NaN stays NaN through every activation, as in ONNX Runtime.
 /// </summary>
+/// <remarks>
+/// The clamps use MaxNative/MinNative (one vmaxps/vminps on x86, fmax/fmin on Arm) with the
+/// constant first and the value second: x86 returns the second operand when either is NaN, Arm
+/// returns NaN, so a NaN value comes through on both. Vector512.Max is IEEE 754 maximum in .NET 10
+/// (NaN-propagating too, but vmaxps plus a vfixupimmps per call) and MathF.Max is a call with
+/// NaN checks; the native form with this operand order is the one-instruction NaN-keeping max.
+/// It also makes Clip min(max(x, lo), hi), so every value is hi when lo &gt; hi (the spec's rule).
+/// </remarks>
 public static class EpilogueCode
 {
     /// <summary>A float literal that round-trips ("1.5f", "float.NegativeInfinity").</summary>
@@ -31,22 +40,25 @@ public static class EpilogueCode
         return e.Activation switch
         {
             "" => v,
-            "Relu" => $"{V}.Max({v}, {zero})",
-            "Clip" => $"{V}.Min({V}.Max({v}, {C(e.Alpha)}), {C(e.Beta)})",
+            "Relu" => $"{V}.MaxNative({zero}, {v})",
+            "Clip" => $"{V}.MinNative({C(e.Beta)}, {V}.MaxNative({C(e.Alpha)}, {v}))",
             "LeakyRelu" => $"{V}.ConditionalSelect({V}.GreaterThanOrEqual({v}, {zero}), {v}, {v} * {a})",
             "Sigmoid" => $"({one} / ({one} + {V}.Exp(-{v})))",
-            "HardSigmoid" => $"{V}.Min({V}.Max({v} * {a} + {C(e.Beta)}, {zero}), {one})",
-            "HardSwish" => $"({v} * {V}.Min({V}.Max({v} * {C(1f / 6f)} + {C(0.5f)}, {zero}), {one}))",
+            "HardSigmoid" => $"{V}.MinNative({one}, {V}.MaxNative({zero}, {v} * {a} + {C(e.Beta)}))",
+            "HardSwish" => $"({v} * {V}.MinNative({one}, {V}.MaxNative({zero}, {v} * {C(1f / 6f)} + {C(0.5f)})))",
             "Tanh" => $"({one} - {C(2f)} / ({V}.Exp({v} + {v}) + {one}))",
             "Elu" => $"{V}.ConditionalSelect({V}.GreaterThanOrEqual({v}, {zero}), {v}, ({V}.Exp({v}) - {one}) * {a})",
             // x >= 0 rather than ONNX's x > 0: the same function (both branches are 0 at 0), but exactly 0 at 0 even where Exp(0) is a rounding off 1.
             "Selu" => $"({V}.ConditionalSelect({V}.GreaterThanOrEqual({v}, {zero}), {v}, ({V}.Exp({v}) - {one}) * {a}) * {Float(e.Beta)})",
-            "Softplus" => $"({V}.Max({v}, {zero}) + {V}.Log({one} + {V}.Exp(-{V}.Abs({v}))))",
+            "Softplus" => $"({V}.MaxNative({zero}, {v}) + {V}.Log({one} + {V}.Exp(-{V}.Abs({v}))))",
             _ => throw new ArgumentException($"activation '{e.Activation}' has no vector form", nameof(e)),
         };
     }
 
-    /// <summary>The scalar form of <see cref="Vector"/> for remainder loops; <paramref name="x"/> is a float variable.</summary>
+    /// <summary>
+    /// The scalar form of <see cref="Vector"/> for remainder loops; <paramref name="x"/> is a float
+    /// variable. float.MaxNative(c, x) is one vmaxss that keeps a NaN x, like the vector lanes.
+    /// </summary>
     public static string Scalar(Epilogue e, string x)
     {
         string a = Float(e.Alpha);
@@ -54,16 +66,16 @@ public static class EpilogueCode
         return e.Activation switch
         {
             "" => x,
-            "Relu" => $"MathF.Max({x}, 0f)",
-            "Clip" => $"MathF.Min(MathF.Max({x}, {a}), {b})",
+            "Relu" => $"float.MaxNative(0f, {x})",
+            "Clip" => $"float.MinNative({b}, float.MaxNative({a}, {x}))",
             "LeakyRelu" => $"({x} >= 0f ? {x} : {x} * {a})",
             "Sigmoid" => $"(1f / (1f + MathF.Exp(-{x})))",
-            "HardSigmoid" => $"MathF.Min(MathF.Max({x} * {a} + {b}, 0f), 1f)",
-            "HardSwish" => $"({x} * MathF.Min(MathF.Max({x} * {Float(1f / 6f)} + 0.5f, 0f), 1f))",
+            "HardSigmoid" => $"float.MinNative(1f, float.MaxNative(0f, {x} * {a} + {b}))",
+            "HardSwish" => $"({x} * float.MinNative(1f, float.MaxNative(0f, {x} * {Float(1f / 6f)} + 0.5f)))",
             "Tanh" => $"MathF.Tanh({x})",
             "Elu" => $"({x} >= 0f ? {x} : (MathF.Exp({x}) - 1f) * {a})",
             "Selu" => $"(({x} >= 0f ? {x} : (MathF.Exp({x}) - 1f) * {a}) * {b})",
-            "Softplus" => $"(MathF.Max({x}, 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs({x}))))",
+            "Softplus" => $"(float.MaxNative(0f, {x}) + MathF.Log(1f + MathF.Exp(-MathF.Abs({x}))))",
             _ => throw new ArgumentException($"activation '{e.Activation}' has no scalar form", nameof(e)),
         };
     }

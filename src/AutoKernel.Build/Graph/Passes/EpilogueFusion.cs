@@ -153,8 +153,8 @@ public static class EpilogueFusion
         if (node.OpType == "Clip" && graph.Opset >= 11)
         {
             // Clip-11 takes min and max as optional inputs; they must be constant scalars.
-            alpha = float.NegativeInfinity;
-            beta = float.PositiveInfinity;
+            alpha = float.MinValue; // an absent bound is numeric_limits lowest/max, as unfused
+            beta = float.MaxValue;
             if (node.HasInput(1))
             {
                 if (!graph.Initializers.TryGetValue(node.Inputs[1], out var min) || min.Length != 1)

@@ -10,7 +10,8 @@ namespace AutoKernel.Generator.Kernels.Fixed;
 /// logical shapes), Where, Clip with computed bounds, PRelu, unfused BatchNormalization, each
 /// followed by the optional "activation" attributes. Standard layout: axes are merged and the
 /// contiguous inner axis is vectorized; NCHW[b]c: computed inputs share the output's channels
-/// and constants broadcast per channel; padded channels are written as zero.
+/// and constants broadcast per channel; padded channels are written as zero. NaN propagates as in
+/// the reference: Min, Max and Clip's value keep a NaN (IEEE Min/Max where either operand may be NaN).
 /// </summary>
 internal static class Elementwise
 {
@@ -110,7 +111,8 @@ internal static class Elementwise
         "Pow" => $"(float)Math.Pow({x[0]}, {x[1]})",
         "PRelu" => $"({x[0]} < 0f ? {x[0]} * {x[1]} : {x[0]})",
         "Where" => $"({x[0]} != 0f ? {x[1]} : {x[2]})",
-        "Clip" => $"MathF.Min(MathF.Max({x[0]}, {x[1]}), {x[2]})",
+        // Bounds first: a NaN value comes through (see EpilogueCode), and min > max gives max.
+        "Clip" => $"float.MinNative({x[2]}, float.MaxNative({x[1]}, {x[0]}))",
         "BatchNormalization" => $"({x[0]} * ({x[1]} / MathF.Sqrt({x[4]} + {EpilogueCode.Float(op.GetFloat("epsilon", 1e-5f))})) + ({x[2]} - {x[3]} * ({x[1]} / MathF.Sqrt({x[4]} + {EpilogueCode.Float(op.GetFloat("epsilon", 1e-5f))}))))",
         "Sum" => "(" + string.Join(" + ", x) + ")",
         "Mean" => Invariant($"(({string.Join(" + ", x)}) / {x.Length}f)"),
@@ -139,7 +141,7 @@ internal static class Elementwise
             "Div" => $"({v[0]} / {v[1]})",
             "PRelu" => $"{V}.ConditionalSelect({V}.LessThan({v[0]}, {zero}), {v[0]} * {v[1]}, {v[0]})",
             "Where" => $"{V}.ConditionalSelect({V}.Equals({v[0]}, {zero}), {v[2]}, {v[1]})",
-            "Clip" => $"{V}.Min({V}.Max({v[0]}, {v[1]}), {v[2]})",
+            "Clip" => $"{V}.MinNative({v[2]}, {V}.MaxNative({v[1]}, {v[0]}))",
             "Sum" => "(" + string.Join(" + ", v) + ")",
             "Mean" => Invariant($"(({string.Join(" + ", v)}) / {V}.Create({v.Length}f))"),
             "Min" => v.Skip(1).Aggregate(v[0], (acc, x) => $"{V}.Min({acc}, {x})"),

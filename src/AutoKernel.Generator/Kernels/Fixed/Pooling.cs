@@ -55,6 +55,9 @@ internal static class Pooling
         int[] inn = Pad3(op.Inputs[0].Skip(2).ToArray(), 1), o = Pad3(op.Output.Skip(2).ToArray(), 1);
         int[] k = Pad3(op.GetInts("kernel_shape"), 1), s = Pad3(op.GetInts("strides"), 1), d = Pad3(op.GetInts("dilations"), 1);
         int[] pb = Pad3(op.GetInts("pads_begin"), 0), pe = Pad3(op.GetInts("pads_end"), 0);
+        // MaxPool accumulates with IEEE Max (V.Max / MathF.Max), not MaxNative: the accumulator and
+        // the element may each be NaN, and only the IEEE form keeps a NaN from either side (vmaxps
+        // keeps only its second operand's).
         bool max = op.OpType == "MaxPool";
         bool includePad = op.GetInt("count_include_pad", 0) != 0;
         int b = op.Block;

@@ -63,6 +63,7 @@ internal static class Reduction
         // Combine folds two partial results; SAcc and VAcc first map the element (|v|, v*v).
         string Combine(string acc, string v) => kind switch
         {
+            // IEEE Max/Min, not the native forms: either operand may be NaN, and a NaN must win.
             "ReduceMax" => $"MathF.Max({acc}, {v})",
             "ReduceMin" => $"MathF.Min({acc}, {v})",
             "ReduceProd" => $"{acc} * {v}",
