@@ -32,7 +32,7 @@ public static class FixedOpLowering
 
     private static readonly HashSet<string> ElementwiseOps = new(StringComparer.Ordinal)
     {
-        "Add", "Sub", "Mul", "Div", "Pow", "Min", "Max", "Sum", "Mean", "PRelu",
+        "Add", "Sub", "Mul", "Div", "Pow", "Mod", "Min", "Max", "Sum", "Mean", "PRelu",
         "Neg", "Abs", "Sqrt", "Exp", "Log", "Reciprocal", "Floor", "Ceil", "Erf", "Softsign",
     };
 

@@ -25,7 +25,7 @@ internal static class Reduction
 
     private static Tensor Reduce(OpContext c, Kind kind)
     {
-        var x = c.Input(0, TensorOps.Numeric);
+        var x = c.Input(0, TensorOps.Arithmetic);
         int rank = x.Rank;
         // Axes moved from attribute to input in opset 13 for ReduceSum and 18 for the others.
         int inputSince = kind == Kind.Sum ? 13 : 18;
@@ -117,7 +117,8 @@ internal static class Reduction
             {
                 acc[i] = kind switch
                 {
-                    Kind.Mean => acc[i] / groupSize,
+                    // The mean of an empty set is undefined in ONNX; ONNX Runtime gives 0.
+                    Kind.Mean => groupSize == 0 ? 0 : acc[i] / groupSize,
                     Kind.L2 => Math.Sqrt(acc[i]),
                     Kind.LogSum => Math.Log(acc[i]),
                     // An infinite (or NaN) maximum is the answer itself; exp(v - max) would be NaN.
@@ -158,7 +159,7 @@ internal static class Reduction
     /// </summary>
     private static Tensor ArgExtreme(OpContext c, bool max)
     {
-        var x = c.Input(0, TensorOps.Numeric);
+        var x = c.Input(0, TensorOps.Arithmetic);
         int rank = x.Rank;
         if (rank == 0)
             throw c.Fail($"{c.Op} needs an input of rank at least 1");

@@ -45,6 +45,7 @@ public sealed class FixedOperatorTableTests
         yield return One("Mul SE", 17, b => b.Node("Mul", [X(b, 1, 20, 5, 6), b.Input("s", DataType.Float, 1, 20, 1, 1)]));
         yield return One("Div", 17, b => b.Node("Div", [X(b, 4, 5), Const(b, "c", Positive(5), 5)]));
         yield return One("Pow", 17, b => b.Node("Pow", [X(b, 3, 4), Const(b, "e", [2f])]));
+        yield return One("Mod fmod", 17, b => b.Node("Mod", [X(b, 3, 4), Const(b, "d", Positive(4), 4)], a => a.Int("fmod", 1)));
         yield return One("Pow 1.5", 17, b => b.Node("Pow", [Const(b, "c", Positive(12), 3, 4), X(b, 2, 3, 4)]));
         yield return One("Min", 17, b => b.Node("Min", [X(b, 2, 3, 4), b.Input("p", DataType.Float, 4), b.Input("q", DataType.Float, 3, 1)]));
         yield return One("Max", 17, b => b.Node("Max", [X(b, 2, 3, 4), b.Input("p", DataType.Float, 1, 4)]));

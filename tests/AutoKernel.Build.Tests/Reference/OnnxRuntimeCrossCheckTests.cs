@@ -93,13 +93,16 @@ public class OnnxRuntimeCrossCheckTests
         return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)t.Type, Shape = shape } } };
     }
 
-    private static NamedOnnxValue Feed(string name, Tensor t) => t.Data switch
+    // By element type, not storage: the runtime lets an sbyte[] match a byte[] pattern.
+    private static NamedOnnxValue Feed(string name, Tensor t) => t.Type switch
     {
-        float[] f => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<float>(f, t.Shape)),
-        double[] d => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<double>(d, t.Shape)),
-        long[] l => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<long>(l, t.Shape)),
-        int[] i => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<int>(i, t.Shape)),
-        bool[] b => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<bool>(b, t.Shape)),
+        DataType.Float => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<float>(t.Floats, t.Shape)),
+        DataType.Double => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<double>(t.Doubles, t.Shape)),
+        DataType.Int64 => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<long>(t.Int64s, t.Shape)),
+        DataType.Int32 => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<int>(t.Int32s, t.Shape)),
+        DataType.Bool => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<bool>(t.Bools, t.Shape)),
+        DataType.Int8 => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<sbyte>(t.Int8s, t.Shape)),
+        DataType.UInt8 => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<byte>(t.UInt8s, t.Shape)),
         _ => throw new NotSupportedException(t.Type.ToString()),
     };
 
@@ -267,6 +270,8 @@ public class OnnxRuntimeCrossCheckTests
         Check(op, 18, [x, Vec(-1, 0)], Int("keepdims", 0));
         Check(op, 18, [x, null]);
         Check(op, 18, [x, Vec()], Int("noop_with_empty_axes", 1));
+        // Reducing an empty axis: 0 for the sums and the mean, -inf for the maximum and LogSumExp.
+        Check(op, 18, [F([2, 0, 3]), Vec(1)]);
     }
 
     [Fact]
@@ -276,6 +281,11 @@ public class OnnxRuntimeCrossCheckTests
         Check("ReduceL1", 18, [x, Vec(1)]);
         Check("ReduceSumSquare", 18, [x, Vec(0)]);
         Check("ReduceSum", 13, [new Tensor(DataType.Int32, [2, 2], new[] { 1, -2, 3, 4 }), Vec(1)]);
+        var small = new Tensor(DataType.Int8, [2, 3], new sbyte[] { -128, 5, 7, -1, 0, 127 });
+        Check("ReduceMax", 18, [small, Vec(1)]);
+        Check("ReduceMin", 18, [small, Vec(0)]);
+        Check("ArgMax", 13, [small], Int("axis", 1));
+        Check("ArgMin", 13, [new Tensor(DataType.UInt8, [2, 3], new byte[] { 200, 5, 255, 0, 9, 9 })], Int("axis", 1), Int("select_last_index", 1));
     }
 
     [Theory]

@@ -19,7 +19,7 @@ internal static class Elementwise
     { "Activation", "Neg", "Abs", "Sqrt", "Exp", "Log", "Reciprocal", "Floor", "Ceil", "Erf", "Softsign", "Copy" };
 
     private static readonly HashSet<string> Binary = new(StringComparer.Ordinal)
-    { "Add", "Sub", "Mul", "Div", "Pow", "PRelu" };
+    { "Add", "Sub", "Mul", "Div", "Pow", "Mod", "PRelu" };
 
     private static readonly HashSet<string> Variadic = new(StringComparer.Ordinal) { "Sum", "Mean", "Min", "Max" };
 
@@ -109,6 +109,8 @@ internal static class Elementwise
         "Mul" => $"({x[0]} * {x[1]})",
         "Div" => $"({x[0]} / {x[1]})",
         "Pow" => $"(float)Math.Pow({x[0]}, {x[1]})",
+        // Float Mod is fmod = 1: C's fmod, the sign of the dividend, which is what C# % computes.
+        "Mod" => $"({x[0]} % {x[1]})",
         "PRelu" => $"({x[0]} < 0f ? {x[0]} * {x[1]} : {x[0]})",
         "Where" => $"({x[0]} != 0f ? {x[1]} : {x[2]})",
         // Bounds first: a NaN value comes through (see EpilogueCode), and min > max gives max.
