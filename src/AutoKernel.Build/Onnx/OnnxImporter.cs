@@ -94,13 +94,7 @@ public static class OnnxImporter
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < graph.Node.Count; i++)
         {
-            var proto = graph.Node[i];
-            int opset = OpsetFor(g, proto.Domain);
-            var node = ReadNode(proto, i, names, opset);
-            if (node.Domain is not ("" or "ai.onnx"))
-                throw new ModelException($"operator domain '{node.Domain}' is not supported") { Node = node, Opset = opset, Kind = ModelErrorKind.Unsupported };
-            OperatorSchemas.Validate(node, proto.Attribute, opset);
-            nodes.Add(node);
+            nodes.Add(ReadNode(graph.Node[i], i, names, OpsetFor(g, graph.Node[i].Domain)));
         }
         g.Nodes.AddRange(TopologicalOrder(g, nodes));
     }
@@ -179,19 +173,25 @@ public static class OnnxImporter
         var node = new Node(name, proto.OpType, proto.Input, proto.Output, proto.Domain);
         if (string.IsNullOrEmpty(proto.OpType))
             throw new ModelException("node has no op_type") { Node = node };
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var attr in proto.Attribute)
         {
             CheckAttribute(attr, node, opset);
-            if (node.Has(attr.Name))
+            if (!seen.Add(attr.Name))
                 throw new ModelException($"attribute '{attr.Name}' is given more than once") { Node = node, Opset = opset };
-            node.Set(ReadAttribute(attr, node));
         }
+        if (node.Domain is not ("" or "ai.onnx"))
+            throw new ModelException($"operator domain '{node.Domain}' is not supported") { Node = node, Opset = opset, Kind = ModelErrorKind.Unsupported };
+        OperatorSchemas.Validate(node, proto.Attribute, opset);
+        foreach (var attr in proto.Attribute)
+            node.Set(ReadAttribute(attr, node));
         return node;
     }
 
     /// <summary>
     /// The checks ONNX's checker makes on every attribute, whatever the operator: a name, a type,
-    /// and the value in the one field that type names. ONNX Runtime refuses a model that fails them.
+    /// and no value outside the field that type names (a second value is always in another field).
+    /// ONNX Runtime refuses a model that fails them.
     /// </summary>
     private static void CheckAttribute(AttributeProto a, Node node, int opset)
     {
@@ -203,7 +203,6 @@ public static class OnnxImporter
         // proto3 cannot tell a scalar set to 0 from an unset one, so a zero scalar counts as absent:
         // this refuses only what ONNX Runtime, which sees proto2's field presence, refuses too.
         string? field = null;
-        int used = 0;
         Use(a.F != 0, "f", AttributeProto.Types.AttributeType.Float);
         Use(a.I != 0, "i", AttributeProto.Types.AttributeType.Int);
         Use(!a.S.IsEmpty, "s", AttributeProto.Types.AttributeType.String);
@@ -215,15 +214,10 @@ public static class OnnxImporter
         Use(a.Tensors.Count > 0, "tensors", AttributeProto.Types.AttributeType.Tensors);
         if (field is not null)
             throw new ModelException($"attribute '{a.Name}' has type {OperatorSchemas.TypeName(a.Type)} but holds a value in field '{field}'") { Node = node, Opset = opset };
-        if (used > 1)
-            throw new ModelException($"attribute '{a.Name}' holds more than one value field") { Node = node, Opset = opset };
 
         void Use(bool present, string name, AttributeProto.Types.AttributeType type)
         {
-            if (!present)
-                return;
-            used++;
-            if (type != a.Type)
+            if (present && type != a.Type)
                 field ??= name;
         }
     }

@@ -257,12 +257,14 @@ public static class OperatorSchemas
         Op("Size", (1, []));
         // Cast-24 added round_mode, which only affects casts to float8e8m0.
         Op("Cast", (1, [Req("to", S)]), (6, [Req("to", I)]), (19, [A("saturate", I), Req("to", I)]), (24, [A("round_mode", S), A("saturate", I), Req("to", I)]));
-        AttributeSchema[] constant12 =
+        // Constant gained value_float ... value_strings in opset 12 (sparse_value in 11), but ONNX Runtime
+        // turns Constant nodes into initializers before its schema check and so accepts each of them at
+        // every opset; so does AutoKernel. Shape inference requires exactly one of them.
+        Op("Constant", (1,
         [
             A("sparse_value", AttrType.SparseTensor), A("value", T), A("value_float", F), A("value_floats", Fs), A("value_int", I),
             A("value_ints", Is), A("value_string", S), A("value_strings", AttrType.Strings),
-        ];
-        Op("Constant", (1, [Req("value", T)]), (11, [A("sparse_value", AttrType.SparseTensor), A("value", T)]), (12, constant12));
+        ]));
         Op("ConstantOfShape", (9, [A("value", T)]));
         Op("Expand", (8, []));
         Op("Tile", (1, []));
