@@ -225,6 +225,8 @@ public static class OperatorSchemas
         // version-1 schema in the default domain, which checks these three and lets others pass.
         t.Add("LayerNormalization", [new OperatorSchema("LayerNormalization", 1, layerNorm) { AllowsOtherAttributes = true }, new OperatorSchema("LayerNormalization", 17, layerNorm)]);
         Op("LRN", (1, [alpha, beta, A("bias", F), Req("size", I)]));
+        Op("RMSNormalization", (23, layerNorm));
+        Op("Swish", (24, [alpha]));
 
         // Reductions: the axes attribute became an input in ReduceSum-13 and the others' version 18.
         var keepdims = A("keepdims", I);

@@ -13,6 +13,7 @@ namespace AutoKernel.Build.Tests.Onnx;
 /// ConstantOfShape, Flatten, Identity, Pad, Reshape, Shape, Size, Squeeze, Transpose, Unsqueeze:
 /// new element types only, and Cast's round_mode for float8e8m0) imports, runs and matches
 /// ONNX Runtime 1.31, which supports opsets up to 26; opset 26 is refused with one clear line.
+/// The new operators RMSNormalization (23) and Swish (24) run and match ONNX Runtime.
 /// </summary>
 public sealed class OpsetTests : IDisposable
 {
@@ -132,5 +133,71 @@ public sealed class OpsetTests : IDisposable
             Assert.Contains("node 'c' (Cast, opset 25)", e.Describe());
             Assert.Contains("is not supported", e.Message);
         }
+    }
+
+    /// <summary>Swish (new in 24) and RMSNormalization (new in 23): each runs and matches ONNX Runtime.</summary>
+    [Theory]
+    [InlineData("Swish", 24, "", -1)]
+    [InlineData("Swish", 25, "alpha", -1)]
+    [InlineData("RMSNormalization", 23, "", -1)]
+    [InlineData("RMSNormalization", 24, "epsilon", 1)]
+    [InlineData("RMSNormalization", 25, "", 0)]
+    public void New_operator_runs_and_matches_onnx_runtime(string op, int opset, string attribute, int axis)
+    {
+        var b = new ModelBuilder("new", opset);
+        string x = b.Input("x", DataType.Float, 2, 3, 4);
+        string y = op == "Swish"
+            ? b.Node(op, [x], a =>
+            {
+                if (attribute.Length > 0)
+                    a.Float("alpha", 0.7f);
+            })
+            : b.Node(op, [x, b.Initializer("scale", Graphs.RandomFloats(5, axis == 1 ? [3, 4] : [4]))], a =>
+            {
+                if (axis != -1)
+                    a.Int("axis", axis);
+                if (attribute.Length > 0)
+                    a.Float("epsilon", 1e-2f);
+            });
+        b.Output(y);
+        var model = b.Build();
+        var inputs = new Dictionary<string, Tensor> { ["x"] = Graphs.RandomFloats(13, 2, 3, 4) };
+        inputs["x"].Floats[0] = float.NaN;
+        var ours = new Interpreter(Graphs.Prepare(model).Optimized).Run(inputs)[y];
+        // ONNX Runtime 1.31 runs Swish only by expanding its function body, which it does not do when
+        // alpha is given ("no implementation for Swish(24)"); it runs the same function written out instead.
+        var ort = op == "Swish" && attribute.Length > 0
+            ? OrtRunner.Run(SwishWrittenOut(opset, 0.7f).ToByteArray(), inputs).Values.Single()
+            : OrtRunner.Run(model.ToByteArray(), inputs)[y];
+        Assert.True(float.IsNaN(ours.Floats[0]));
+        var result = TensorComparison.Compare(ours, ort);
+        Assert.True(result.Passed, $"{op} opset {opset}: {result}");
+    }
+
+    /// <summary>x * Sigmoid(alpha * x), Swish's definition.</summary>
+    private static ModelProto SwishWrittenOut(int opset, float alpha)
+    {
+        var b = new ModelBuilder("swish", opset);
+        string x = b.Input("x", DataType.Float, 2, 3, 4);
+        b.Output(b.Node("Mul", [x, b.Node("Sigmoid", [b.Node("Mul", [x, b.Initializer("alpha", [alpha])])])]));
+        return b.Build();
+    }
+
+    [Fact]
+    public void Swish_does_not_exist_before_opset_24()
+    {
+        var b = new ModelBuilder("old", 23);
+        b.Output(b.Node("Swish", [b.Input("x", DataType.Float, 2, 3)], name: "n"));
+        var e = Assert.Throws<ModelException>(() => OnnxImporter.Import(b.Build(), "m.onnx", null));
+        Assert.Equal("m.onnx: node 'n' (Swish, opset 23): operator Swish does not exist in opset 23 (it was added in opset 24)", e.Describe());
+    }
+
+    [Fact]
+    public void RMSNormalization_with_a_scale_that_does_not_broadcast_is_one_error()
+    {
+        var b = new ModelBuilder("bad", 23);
+        b.Output(b.Node("RMSNormalization", [b.Input("x", DataType.Float, 2, 3), b.Initializer("s", Graphs.RandomFloats(1, 4))], name: "n"));
+        var e = Assert.Throws<ModelException>(() => Graphs.Prepare(b.Build()));
+        Assert.Contains("node 'n' (RMSNormalization, opset 23): RMSNormalization scale [4] does not broadcast", e.Describe());
     }
 }
