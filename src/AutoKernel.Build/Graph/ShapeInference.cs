@@ -104,6 +104,7 @@ public static partial class ShapeInference
         AddConvRules(r);
         AddTensorRules(r);
         AddReduceRules(r);
+        AddOpset23Rules(r);
         return r;
     }
 

@@ -11,8 +11,12 @@ public static class OnnxImporter
     /// <summary>Default-domain opsets AutoKernel implements. Older models must be converted first.</summary>
     public const int MinOpset = 6;
 
-    /// <summary>The newest default-domain opset whose operator semantics AutoKernel implements.</summary>
-    public const int MaxOpset = 22;
+    /// <summary>
+    /// The newest default-domain opset whose operator semantics AutoKernel implements. Opsets 23 to 25
+    /// changed no supported operator for the element types AutoKernel runs (they added float4, float8e8m0
+    /// and 2-bit types, and Cast's round_mode for float8e8m0).
+    /// </summary>
+    public const int MaxOpset = 25;
 
     /// <summary>Reads and imports a model file. Every problem is a <see cref="ModelException"/> naming the file.</summary>
     public static ModelGraph Load(string path)
@@ -90,11 +94,7 @@ public static class OnnxImporter
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < graph.Node.Count; i++)
         {
-            var node = ReadNode(graph.Node[i], i, names);
-            int opset = OpsetFor(g, node);
-            if (node.Domain is not ("" or "ai.onnx"))
-                throw new ModelException($"operator domain '{node.Domain}' is not supported") { Node = node, Opset = opset, Kind = ModelErrorKind.Unsupported };
-            nodes.Add(node);
+            nodes.Add(ReadNode(graph.Node[i], i, names, OpsetFor(g, graph.Node[i].Domain)));
         }
         g.Nodes.AddRange(TopologicalOrder(g, nodes));
     }
@@ -112,8 +112,10 @@ public static class OnnxImporter
             throw new ModelException($"opset {opset} is not supported; AutoKernel supports default-domain opsets {MinOpset} to {MaxOpset} (convert the model with onnx.version_converter)") { Opset = opset, Kind = ModelErrorKind.Unsupported };
     }
 
-    private static int OpsetFor(ModelGraph g, Node node) =>
-        g.Opsets.TryGetValue(node.Domain == "ai.onnx" ? "" : node.Domain, out int v) ? v : 0;
+    private static int OpsetFor(ModelGraph g, Node node) => OpsetFor(g, node.Domain);
+
+    private static int OpsetFor(ModelGraph g, string domain) =>
+        g.Opsets.TryGetValue(domain == "ai.onnx" ? "" : domain, out int v) ? v : 0;
 
     private static GraphValue ReadValue(ValueInfoProto info, string role, bool allowUnknownShape = false)
     {
@@ -158,7 +160,7 @@ public static class OnnxImporter
         return new GraphValue(info.Name, new TensorType((DataType)tt.ElemType, shape)) { DimParams = dimParams };
     }
 
-    private static Node ReadNode(NodeProto proto, int index, HashSet<string> names)
+    private static Node ReadNode(NodeProto proto, int index, HashSet<string> names, int opset)
     {
         string name = proto.Name;
         if (string.IsNullOrEmpty(name) || !names.Add(name))
@@ -171,38 +173,66 @@ public static class OnnxImporter
         var node = new Node(name, proto.OpType, proto.Input, proto.Output, proto.Domain);
         if (string.IsNullOrEmpty(proto.OpType))
             throw new ModelException("node has no op_type") { Node = node };
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var attr in proto.Attribute)
+        {
+            CheckAttribute(attr, node, opset);
+            if (!seen.Add(attr.Name))
+                throw new ModelException($"attribute '{attr.Name}' is given more than once") { Node = node, Opset = opset };
+        }
+        if (node.Domain is not ("" or "ai.onnx"))
+            throw new ModelException($"operator domain '{node.Domain}' is not supported") { Node = node, Opset = opset, Kind = ModelErrorKind.Unsupported };
+        OperatorSchemas.Validate(node, proto.Attribute, opset);
         foreach (var attr in proto.Attribute)
             node.Set(ReadAttribute(attr, node));
         return node;
     }
 
-    private static NodeAttribute ReadAttribute(AttributeProto a, Node node)
+    /// <summary>
+    /// The checks ONNX's checker makes on every attribute, whatever the operator: a name, a type,
+    /// and no value outside the field that type names (a second value is always in another field).
+    /// ONNX Runtime refuses a model that fails them.
+    /// </summary>
+    private static void CheckAttribute(AttributeProto a, Node node, int opset)
     {
-        var type = a.Type;
-        if (type == AttributeProto.Types.AttributeType.Undefined)
+        if (a.Name.Length == 0)
+            throw new ModelException("an attribute has no name") { Node = node, Opset = opset };
+        if (a.Type == AttributeProto.Types.AttributeType.Undefined)
+            throw new ModelException($"attribute '{a.Name}' has no type (its type is UNDEFINED; ONNX requires one)") { Node = node, Opset = opset };
+
+        // proto3 cannot tell a scalar set to 0 from an unset one, so a zero scalar counts as absent:
+        // this refuses only what ONNX Runtime, which sees proto2's field presence, refuses too.
+        string? field = null;
+        Use(a.F != 0, "f", AttributeProto.Types.AttributeType.Float);
+        Use(a.I != 0, "i", AttributeProto.Types.AttributeType.Int);
+        Use(!a.S.IsEmpty, "s", AttributeProto.Types.AttributeType.String);
+        Use(a.T is not null, "t", AttributeProto.Types.AttributeType.Tensor);
+        Use(a.G is not null, "g", AttributeProto.Types.AttributeType.Graph);
+        Use(a.Floats.Count > 0, "floats", AttributeProto.Types.AttributeType.Floats);
+        Use(a.Ints.Count > 0, "ints", AttributeProto.Types.AttributeType.Ints);
+        Use(a.Strings.Count > 0, "strings", AttributeProto.Types.AttributeType.Strings);
+        Use(a.Tensors.Count > 0, "tensors", AttributeProto.Types.AttributeType.Tensors);
+        if (field is not null)
+            throw new ModelException($"attribute '{a.Name}' has type {OperatorSchemas.TypeName(a.Type)} but holds a value in field '{field}'") { Node = node, Opset = opset };
+
+        void Use(bool present, string name, AttributeProto.Types.AttributeType type)
         {
-            // Very old exporters left 'type' unset: infer it from the field that holds data.
-            type = a.Ints.Count > 0 ? AttributeProto.Types.AttributeType.Ints
-                : a.Floats.Count > 0 ? AttributeProto.Types.AttributeType.Floats
-                : a.Strings.Count > 0 ? AttributeProto.Types.AttributeType.Strings
-                : a.T is not null ? AttributeProto.Types.AttributeType.Tensor
-                : a.G is not null ? AttributeProto.Types.AttributeType.Graph
-                : !a.S.IsEmpty ? AttributeProto.Types.AttributeType.String
-                : a.F != 0 ? AttributeProto.Types.AttributeType.Float
-                : AttributeProto.Types.AttributeType.Int;
+            if (present && type != a.Type)
+                field ??= name;
         }
-        return type switch
-        {
-            AttributeProto.Types.AttributeType.Float => NodeAttribute.Float(a.Name, a.F),
-            AttributeProto.Types.AttributeType.Int => NodeAttribute.Int(a.Name, a.I),
-            AttributeProto.Types.AttributeType.String => NodeAttribute.String(a.Name, a.S.ToStringUtf8()),
-            AttributeProto.Types.AttributeType.Tensor => NodeAttribute.FromTensor(a.Name, WithNode(() => TensorProtos.ToTensor(a.T ?? throw new ModelException($"attribute '{a.Name}' has type tensor but holds none")), node)),
-            AttributeProto.Types.AttributeType.Floats => NodeAttribute.FloatList(a.Name, [.. a.Floats]),
-            AttributeProto.Types.AttributeType.Ints => NodeAttribute.IntList(a.Name, [.. a.Ints]),
-            AttributeProto.Types.AttributeType.Strings => NodeAttribute.StringList(a.Name, [.. a.Strings.Select(s => s.ToStringUtf8())]),
-            _ => throw new ModelException($"attribute '{a.Name}' has type {type.ToString().ToLowerInvariant()}, which AutoKernel does not support (subgraphs and sparse tensors are not)") { Node = node, Kind = ModelErrorKind.Unsupported },
-        };
     }
+
+    private static NodeAttribute ReadAttribute(AttributeProto a, Node node) => a.Type switch
+    {
+        AttributeProto.Types.AttributeType.Float => NodeAttribute.Float(a.Name, a.F),
+        AttributeProto.Types.AttributeType.Int => NodeAttribute.Int(a.Name, a.I),
+        AttributeProto.Types.AttributeType.String => NodeAttribute.String(a.Name, a.S.ToStringUtf8()),
+        AttributeProto.Types.AttributeType.Tensor => NodeAttribute.FromTensor(a.Name, WithNode(() => TensorProtos.ToTensor(a.T ?? throw new ModelException($"attribute '{a.Name}' has type tensor but holds none")), node)),
+        AttributeProto.Types.AttributeType.Floats => NodeAttribute.FloatList(a.Name, [.. a.Floats]),
+        AttributeProto.Types.AttributeType.Ints => NodeAttribute.IntList(a.Name, [.. a.Ints]),
+        AttributeProto.Types.AttributeType.Strings => NodeAttribute.StringList(a.Name, [.. a.Strings.Select(s => s.ToStringUtf8())]),
+        _ => throw new ModelException($"attribute '{a.Name}' has type {OperatorSchemas.TypeName(a.Type)}, which AutoKernel does not support (subgraphs and sparse tensors are not)") { Node = node, Kind = ModelErrorKind.Unsupported },
+    };
 
     private static T WithNode<T>(Func<T> read, Node node)
     {

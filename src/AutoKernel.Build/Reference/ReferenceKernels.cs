@@ -114,6 +114,9 @@ public static class ReferenceKernels
         ["SpaceToDepth"] = Shapes.SpaceToDepth,
         ["Resize"] = Resize.ResizeOp,
         ["Upsample"] = Resize.Upsample,
+        // New in opsets 23 and 24.
+        ["RMSNormalization"] = Opset23Kernels.RmsNormalization,
+        ["Swish"] = Opset23Kernels.Swish,
     };
 
     private static readonly Dictionary<string, Kernel> Fused = new(StringComparer.Ordinal)
