@@ -20,7 +20,7 @@ public static class Activations
     /// <summary>Unary ONNX operators that fuse as an activation.</summary>
     public static readonly IReadOnlySet<string> Fusable = new HashSet<string>(StringComparer.Ordinal)
     {
-        "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "Softplus",
+        "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "Softplus", "Swish",
     };
 
     /// <summary>Parameters of an activation node as (alpha, beta), after ONNX defaults. Clip passes (min, max).</summary>
@@ -29,6 +29,7 @@ public static class Activations
         "LeakyRelu" => (node.GetFloat("alpha", 0.01f), 0f),
         "HardSigmoid" => (node.GetFloat("alpha", 0.2f), node.GetFloat("beta", 0.5f)),
         "Elu" => (node.GetFloat("alpha", 1f), 0f),
+        "Swish" => (node.GetFloat("alpha", 1f), 0f),
         "Selu" => (node.GetFloat("alpha", 1.67326319217681884765625f), node.GetFloat("gamma", 1.05070102214813232421875f)),
         // The spec's defaults are numeric_limits<float>::lowest() and max(): finite, so Clip maps ±inf to them.
         "Clip" => (node.GetFloat("min", float.MinValue), node.GetFloat("max", float.MaxValue)),
@@ -53,6 +54,7 @@ public static class Activations
         "Elu" => x >= 0 ? x : alpha * (MathF.Exp(x) - 1f),
         "Selu" => x > 0 ? beta * x : beta * (alpha * MathF.Exp(x) - alpha),
         "Softplus" => MathF.Max(x, 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs(x))),
+        "Swish" => x / (1f + MathF.Exp(-alpha * x)),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown activation"),
     };
 

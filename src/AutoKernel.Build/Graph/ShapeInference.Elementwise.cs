@@ -18,7 +18,7 @@ public static partial class ShapeInference
         foreach (var op in new[]
         {
             "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Reciprocal", "Floor", "Ceil", "Softplus", "Softsign",
-            "Elu", "Selu", "LeakyRelu", "HardSigmoid", "HardSwish",
+            "Elu", "Selu", "LeakyRelu", "HardSigmoid", "HardSwish", "Swish",
         })
             r[op] = c => Unary(c, Kind.Float);
         r["Not"] = c => Unary(c, Kind.Bool);

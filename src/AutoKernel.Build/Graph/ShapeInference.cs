@@ -104,7 +104,6 @@ public static partial class ShapeInference
         AddConvRules(r);
         AddTensorRules(r);
         AddReduceRules(r);
-        AddOpset23Rules(r);
         return r;
     }
 

@@ -195,6 +195,7 @@ public static class OperatorSchemas
             Op(op, (1, [axis, broadcast, consumed]), (6, [axis, broadcast]), (7, []));
         foreach (string op in new[] { "Pow", "Equal", "Less", "Greater", "And", "Or", "Xor" })
             Op(op, (1, [axis, broadcast]), (7, []));
+        Op("Mod", (10, [A("fmod", I)]));
         Op("LessOrEqual", (12, []));
         Op("GreaterOrEqual", (12, []));
 
@@ -231,8 +232,11 @@ public static class OperatorSchemas
         // Reductions: the axes attribute became an input in ReduceSum-13 and the others' version 18.
         var keepdims = A("keepdims", I);
         var noop = A("noop_with_empty_axes", I);
-        foreach (string op in new[] { "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd" })
+        foreach (string op in new[] { "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare" })
             Op(op, (1, [A("axes", Is), keepdims]), (18, [keepdims, noop]));
+        // ArgMax and ArgMin gained select_last_index in opset 12.
+        foreach (string op in new[] { "ArgMax", "ArgMin" })
+            Op(op, (1, [axis, keepdims]), (12, [axis, keepdims, A("select_last_index", I)]));
         Op("ReduceSum", (1, [A("axes", Is), keepdims]), (13, [keepdims, noop]));
         Op("Softmax", (1, [axis]));
         Op("LogSoftmax", (1, [axis]));

@@ -428,6 +428,8 @@ internal static class Elementwise
         "Elu" => x >= 0 ? x : alpha * (Math.Exp(x) - 1),
         "Selu" => x > 0 ? beta * x : beta * (alpha * Math.Exp(x) - alpha),
         "Softplus" => Math.Max(x, 0) + Math.Log(1 + Math.Exp(-Math.Abs(x))),
+        // Swish (opset 24): x * sigmoid(alpha * x).
+        "Swish" => x / (1 + Math.Exp(-alpha * x)),
         _ => throw new InvalidOperationException("unknown activation " + kind),
     };
 

@@ -115,8 +115,7 @@ public static class ReferenceKernels
         ["Resize"] = Resize.ResizeOp,
         ["Upsample"] = Resize.Upsample,
         // New in opsets 23 and 24.
-        ["RMSNormalization"] = Opset23Kernels.RmsNormalization,
-        ["Swish"] = Opset23Kernels.Swish,
+        ["Swish"] = Elementwise.Activation,
     };
 
     private static readonly Dictionary<string, Kernel> Fused = new(StringComparer.Ordinal)

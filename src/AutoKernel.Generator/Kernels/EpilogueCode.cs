@@ -51,6 +51,7 @@ public static class EpilogueCode
             // x >= 0 rather than ONNX's x > 0: the same function (both branches are 0 at 0), but exactly 0 at 0 even where Exp(0) is a rounding off 1.
             "Selu" => $"({V}.ConditionalSelect({V}.GreaterThanOrEqual({v}, {zero}), {v}, ({V}.Exp({v}) - {one}) * {a}) * {Float(e.Beta)})",
             "Softplus" => $"({V}.MaxNative({zero}, {v}) + {V}.Log({one} + {V}.Exp(-{V}.Abs({v}))))",
+            "Swish" => $"({v} / ({one} + {V}.Exp({v} * {C(-e.Alpha)})))",
             _ => throw new ArgumentException($"activation '{e.Activation}' has no vector form", nameof(e)),
         };
     }
@@ -76,6 +77,7 @@ public static class EpilogueCode
             "Elu" => $"({x} >= 0f ? {x} : (MathF.Exp({x}) - 1f) * {a})",
             "Selu" => $"(({x} >= 0f ? {x} : (MathF.Exp({x}) - 1f) * {a}) * {b})",
             "Softplus" => $"(float.MaxNative(0f, {x}) + MathF.Log(1f + MathF.Exp(-MathF.Abs({x}))))",
+            "Swish" => $"({x} / (1f + MathF.Exp({x} * {Float(-e.Alpha)})))",
             _ => throw new ArgumentException($"activation '{e.Activation}' has no scalar form", nameof(e)),
         };
     }
@@ -89,7 +91,7 @@ public static class EpilogueCode
     /// </summary>
     public static bool KeepsZero(Epilogue e) => e.Activation switch
     {
-        "" or "Relu" or "LeakyRelu" or "Tanh" or "Elu" or "Selu" or "HardSwish" => true,
+        "" or "Relu" or "LeakyRelu" or "Tanh" or "Elu" or "Selu" or "HardSwish" or "Swish" => true,
         "Clip" => e.Alpha <= 0f && e.Beta >= 0f,
         "HardSigmoid" => e.Beta <= 0f,
         _ => false,

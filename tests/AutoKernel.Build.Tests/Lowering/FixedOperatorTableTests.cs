@@ -115,6 +115,8 @@ public sealed class FixedOperatorTableTests
         // Normalization.
         yield return One("LayerNormalization", 17, b => b.Node("LayerNormalization", [X(b, 2, 3, 8), Const(b, "g", Seq(8), 8), Const(b, "bb", Seq(8, 0.3f), 8)], a => a.Int("axis", -1)));
         yield return One("LayerNormalization broadcast scale", 17, b => b.Node("LayerNormalization", [X(b, 2, 3, 8), Const(b, "g", Seq(3), 3, 1), Const(b, "bb", Seq(8, 0.3f), 1, 8)], a => a.Int("axis", 1)));
+        yield return One("Swish", 24, b => b.Node("Swish", [X(b, 2, 3, 37)]));
+        yield return One("Swish alpha", 24, b => b.Node("Swish", [X(b, 4, 9)], a => a.Float("alpha", 1.7f)));
         yield return One("RMSNormalization", 23, b => b.Node("RMSNormalization", [X(b, 2, 3, 8), Const(b, "g", Seq(8), 8)]));
         yield return One("RMSNormalization 2 axes", 23, b => b.Node("RMSNormalization", [X(b, 2, 3, 8), Const(b, "g", Seq(3), 3, 1)], a => a.Int("axis", 1).Float("epsilon", 1e-3f)));
         yield return One("LayerNormalization 2 axes", 17, b => b.Node("LayerNormalization", [X(b, 2, 3, 8), Const(b, "g", Seq(24), 3, 8)], a => a.Int("axis", 1).Float("epsilon", 1e-3f)));

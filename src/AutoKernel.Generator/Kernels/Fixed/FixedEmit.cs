@@ -216,7 +216,7 @@ internal static class FixedEmit
         new(false, false, op.GetString("activation", ""), op.GetFloat("activation_alpha", 0f), op.GetFloat("activation_beta", 0f));
 
     public static readonly string[] ActivationNames =
-        { "", "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "Softplus" };
+        { "", "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "Softplus", "Swish" };
 
     public static bool KnownActivation(FixedOp op) => Array.IndexOf(ActivationNames, op.GetString("activation", "")) >= 0;
 }
