@@ -144,6 +144,8 @@ public static class GraphResolver
                 if (inferred is null || FitsFold(inferred, constants, budget))
                 {
                     Tensor[] values = ReferenceKernels.Run(node, opset, constants);
+                    if (inferred is null)
+                        CheckOutputs(node, opset, [.. values.Select(TensorType.Of)], budget);
                     for (int o = 0; o < node.Outputs.Count; o++)
                     {
                         if (node.Outputs[o].Length == 0)

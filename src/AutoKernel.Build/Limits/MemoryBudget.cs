@@ -91,14 +91,16 @@ public sealed class MemoryBudget
     /// <summary>
     /// The budget a command runs with: each limit from its option's text when given, else from its
     /// environment variable when set, else the default. Bad text is a one-line error.
+    /// <paramref name="environment"/> reads a variable (default: the process's environment).
     /// </summary>
-    public static MemoryBudget Resolve(string? limitText, string? foldText)
+    public static MemoryBudget Resolve(string? limitText, string? foldText, Func<string, string?>? environment = null)
     {
+        environment ??= Environment.GetEnvironmentVariable;
         long limit = limitText is not null ? Parse(limitText, LimitOption)
-            : Environment.GetEnvironmentVariable(LimitVariable) is { Length: > 0 } env ? Parse(env, LimitVariable)
+            : environment(LimitVariable) is { Length: > 0 } env ? Parse(env, LimitVariable)
             : Machine.LimitBytes;
         long fold = foldText is not null ? Parse(foldText, FoldOption)
-            : Environment.GetEnvironmentVariable(FoldVariable) is { Length: > 0 } foldEnv ? Parse(foldEnv, FoldVariable)
+            : environment(FoldVariable) is { Length: > 0 } foldEnv ? Parse(foldEnv, FoldVariable)
             : DefaultFoldLimitBytes;
         return new MemoryBudget(limit, fold);
     }
