@@ -271,4 +271,25 @@ public sealed class MemoryBudgetTests : IDisposable
         Assert.StartsWith($"{path}: error AK1007: node 'fill' (ConstantOfShape, opset 17): output '", r.Error);
         Assert.Contains("needs 8000000000 bytes (7.5 GiB), more than the memory limit of 268435456 bytes (256.0 MiB)", r.Error);
     }
+
+    [Fact]
+    public void Compile_refuses_a_buffer_the_generated_code_cannot_index()
+    {
+        // One channel of 46000x46000 (2.1e9 floats) fits in an int; padded to a channel block for the tuned Conv it does not.
+        var b = new ModelBuilder("wide", 17);
+        string x = b.Input("x", DataType.Float, 1, 1, 46000, 46000);
+        string w = b.Initializer("w", Graphs.RandomFloats(1, 1, 1, 3, 3));
+        b.Output(b.Node("Relu", [b.Node("Conv", [x, w], a => a.Ints("pads", 1, 1, 1, 1), name: "conv")], name: "relu"));
+        string path = _dir.File("wide.onnx");
+        b.Save(path);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var r = Support.Cli.Run("compile", path, "-o", _dir.File("out"), "--memory-limit", "1TiB");
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(1, r.ExitCode);
+        Assert.Single(r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"error: {path}: ", r.Error);
+        Assert.Contains("of the generated model holds", r.Error);
+        Assert.Contains("floats; generated kernels index buffers with int, so a buffer holds at most 2147483591 floats", r.Error);
+        Assert.True(allocated < 16 << 20, $"allocated {allocated} bytes");
+    }
 }
