@@ -8,7 +8,7 @@ namespace AutoKernel.Build;
 /// </summary>
 public sealed class ModelException : Exception
 {
-    /// <summary>What kind of problem it is; `autokernel build` maps it to a diagnostic code (AK1001–AK1005).</summary>
+    /// <summary>What kind of problem it is; `autokernel build` maps it to a diagnostic code (AK1001–AK1005, AK1007).</summary>
     public ModelErrorKind Kind { get; init; }
 
     public ModelException(string message) : base(message) { }
@@ -71,4 +71,7 @@ public enum ModelErrorKind
 
     /// <summary>An option of the command (or of the AutoKernelModel item) that is out of range.</summary>
     InvalidOption,
+
+    /// <summary>A tensor, fold, step or compiled model that needs more memory than the budget allows (Limits/MemoryBudget.cs).</summary>
+    MemoryLimit,
 }

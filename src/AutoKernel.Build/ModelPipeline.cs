@@ -1,5 +1,6 @@
 using AutoKernel.Build.Graph;
 using AutoKernel.Build.Graph.Passes;
+using AutoKernel.Build.Limits;
 using AutoKernel.Build.Onnx;
 
 namespace AutoKernel.Build;
@@ -18,16 +19,21 @@ public static class ModelPipeline
     public static IReadOnlyList<string> SupportedOperators { get; } =
         [.. ShapeInference.SupportedOnnxOperators.Where(op => IsSupported("", op)).Order(StringComparer.Ordinal)];
 
-    public static LoadedModel Load(string path, IReadOnlyDictionary<string, int[]>? inputShapes = null)
+    /// <summary>
+    /// Imports and prepares a model within <paramref name="budget"/> (default:
+    /// <see cref="MemoryBudget.Current"/>, which the commands set from --memory-limit).
+    /// </summary>
+    public static LoadedModel Load(string path, IReadOnlyDictionary<string, int[]>? inputShapes = null, MemoryBudget? budget = null)
     {
+        using var scope = budget is null ? null : MemoryBudget.Use(budget);
         var graph = OnnxImporter.Load(path);
         return Prepare(graph, inputShapes);
     }
 
-    public static LoadedModel Prepare(ModelGraph graph, IReadOnlyDictionary<string, int[]>? inputShapes = null)
+    public static LoadedModel Prepare(ModelGraph graph, IReadOnlyDictionary<string, int[]>? inputShapes = null, MemoryBudget? budget = null)
     {
         var report = new PassReport();
-        GraphResolver.Resolve(graph, inputShapes, report);
+        GraphResolver.Resolve(graph, inputShapes, report, budget);
         var optimized = graph.Clone();
         try
         {

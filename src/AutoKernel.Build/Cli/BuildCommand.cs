@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using AutoKernel.Build.Compile;
+using AutoKernel.Build.Limits;
 using AutoKernel.Build.Measure;
 using AutoKernel.Build.Records;
 using AutoKernel.Build.Targets;
@@ -33,6 +34,7 @@ public static class BuildCommand
         public const string BrokenLog = "AK1004";
         public const string InvalidOption = "AK1005";
         public const string CannotWrite = "AK1006";
+        public const string MemoryLimit = "AK1007";
         public const string Fallback = "AK1101";
         public const string SimilarTarget = "AK1102";
         public const string StaleRecords = "AK1103";
@@ -63,9 +65,11 @@ public static class BuildCommand
         var threads = new Option<int>("--threads") { Description = "Threads the kernels are tuned for and run with by default (0: one per logical processor).", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--output", "-o") { Description = "Folder for NAME.akplan.json and NAME.weights.", Required = true };
         var name = new Option<string?>("--name") { Description = "NAME of the output files (default: the model file's name)." };
+        var memoryLimit = CommandLine.MemoryLimitOption();
+        var foldLimit = CommandLine.FoldLimitOption();
         var command = new Command("build", "Tune what the log lacks and compile the plan and weights, reporting as MSBuild diagnostics (what `dotnet build` runs for an AutoKernelModel item).")
         {
-            model, shapes, target, log, tuning, trials, tuner, threads, output, name,
+            model, shapes, target, log, tuning, trials, tuner, threads, output, name, memoryLimit, foldLimit,
         };
         command.SetAction(parse =>
         {
@@ -80,13 +84,18 @@ public static class BuildCommand
                 parse.GetValue(tuner)!,
                 parse.GetValue(threads),
                 parse.GetValue(output)!,
-                parse.GetValue(name) ?? CompileOutput.NameOf(modelPath));
+                parse.GetValue(name) ?? CompileOutput.NameOf(modelPath),
+                parse.GetValue(memoryLimit),
+                parse.GetValue(foldLimit));
             return Run(request, stdout, stderr, parse.GetValue(CommandLine.Verbose));
         });
         return command;
     }
 
-    public sealed record BuildRequest(string Model, string[] InputShapes, string Target, string Log, string Tuning, int Trials, string Tuner, int Threads, string Output, string Name);
+    /// <param name="MemoryLimit">--memory-limit's text (null: AUTOKERNEL_MEMORY_LIMIT, else the default).</param>
+    /// <param name="FoldLimit">--fold-limit's text (null: AUTOKERNEL_FOLD_LIMIT, else the default).</param>
+    public sealed record BuildRequest(string Model, string[] InputShapes, string Target, string Log, string Tuning, int Trials, string Tuner, int Threads, string Output, string Name,
+        string? MemoryLimit = null, string? FoldLimit = null);
 
     /// <summary>Runs one build; every failure is one diagnostic line and a non-zero exit code.</summary>
     public static int Run(BuildRequest request, TextWriter stdout, TextWriter stderr, bool verbose = false)
@@ -136,6 +145,7 @@ public static class BuildCommand
         if (r.Threads < 0)
             throw Option($"Threads {r.Threads.ToString(ci)} must be 0 (one per logical processor) or more");
 
+        using var scope = MemoryBudget.Use(MemoryBudget.Resolve(r.MemoryLimit, r.FoldLimit));
         var loaded = ModelPipeline.Load(r.Model, CommandLine.InputShapes(r.InputShapes));
         var tasks = TaskExtractor.Extract(loaded.Optimized);
         var target = CpuTargets.Host(r.Threads);
@@ -254,6 +264,7 @@ public static class BuildCommand
         ModelErrorKind.InputShape => Codes.InputShape,
         ModelErrorKind.BrokenLog => Codes.BrokenLog,
         ModelErrorKind.InvalidOption => Codes.InvalidOption,
+        ModelErrorKind.MemoryLimit => Codes.MemoryLimit,
         _ => Codes.InvalidModel,
     };
 

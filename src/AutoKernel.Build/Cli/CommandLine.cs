@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AutoKernel.Build.Graph;
+using AutoKernel.Build.Limits;
 
 namespace AutoKernel.Build.Cli;
 
@@ -78,6 +79,22 @@ public static class CommandLine
         }
         return shapes;
     }
+
+    /// <summary>--memory-limit SIZE: the memory budget of import, folding, execution and compile.</summary>
+    public static Option<string?> MemoryLimitOption() => new(MemoryBudget.LimitOption)
+    {
+        Description = $"Most memory the model's tensors may take, e.g. 512MiB, 8GiB or a byte count (default: {MemoryBudget.LimitVariable} when set, else half the memory available, now {MemoryBudget.Format(MemoryBudget.Machine.LimitBytes)}).",
+    };
+
+    /// <summary>--fold-limit SIZE: the largest constant folding materializes when the output outgrows its inputs.</summary>
+    public static Option<string?> FoldLimitOption() => new(MemoryBudget.FoldOption)
+    {
+        Description = $"Largest tensor constant folding makes from smaller constants (ConstantOfShape, Range, Expand, Tile, ...); larger ones run at run time (default: {MemoryBudget.FoldVariable} when set, else 64MiB).",
+    };
+
+    /// <summary>The budget a command runs with, from its --memory-limit and --fold-limit (or the environment, or the defaults).</summary>
+    public static MemoryBudget Budget(ParseResult parse, Option<string?> memoryLimit, Option<string?> foldLimit) =>
+        MemoryBudget.Resolve(parse.GetValue(memoryLimit), parse.GetValue(foldLimit));
 
     public static Argument<string> ModelArgument() => new("model") { Description = "The ONNX model file." };
 }

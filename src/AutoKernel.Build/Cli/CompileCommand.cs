@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using AutoKernel.Build.Compile;
+using AutoKernel.Build.Limits;
 using AutoKernel.Build.Records;
 using AutoKernel.Build.Targets;
 
@@ -18,14 +19,17 @@ public static class CompileCommand
         var threads = new Option<int>("--threads") { Description = "Thread count the records were tuned with (0: one per logical processor, as tune's default).", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--output", "-o") { Description = "Folder for NAME.akplan.json and NAME.weights.", Required = true };
         var name = new Option<string?>("--name") { Description = "NAME of the output files (default: the model file's name)." };
+        var memoryLimit = CommandLine.MemoryLimitOption();
+        var foldLimit = CommandLine.FoldLimitOption();
         var command = new Command("compile", "Compile a model and its tuning log into a plan (for the source generator) and a packed weights file.")
         {
-            model, shapes, log, threads, output, name,
+            model, shapes, log, threads, output, name, memoryLimit, foldLimit,
         };
         command.SetAction(parse =>
         {
             string path = parse.GetValue(model)!;
             var clock = Stopwatch.StartNew();
+            using var scope = MemoryBudget.Use(CommandLine.Budget(parse, memoryLimit, foldLimit));
             var loaded = ModelPipeline.Load(path, CommandLine.InputShapes(parse, shapes));
             var records = parse.GetValue(log) is { } logPath ? RecordLog.Load(logPath) : RecordLog.Empty;
             foreach (string warning in records.Warnings)

@@ -13,10 +13,13 @@ public static class InspectCommand
     {
         var model = CommandLine.ModelArgument();
         var shapes = CommandLine.InputShapeOption();
-        var command = new Command("inspect", "Print the graph after passes (op counts, parameters, FLOPs) and its tunable tasks.") { model, shapes };
+        var memoryLimit = CommandLine.MemoryLimitOption();
+        var foldLimit = CommandLine.FoldLimitOption();
+        var command = new Command("inspect", "Print the graph after passes (op counts, parameters, FLOPs) and its tunable tasks.") { model, shapes, memoryLimit, foldLimit };
         command.SetAction(parse =>
         {
-            var loaded = ModelPipeline.Load(parse.GetValue(model)!, CommandLine.InputShapes(parse, shapes));
+            var budget = CommandLine.Budget(parse, memoryLimit, foldLimit);
+            var loaded = ModelPipeline.Load(parse.GetValue(model)!, CommandLine.InputShapes(parse, shapes), budget);
             Print(loaded, stdout);
             return 0;
         });

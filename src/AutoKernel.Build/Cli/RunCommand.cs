@@ -3,6 +3,7 @@ using System.Globalization;
 using AutoKernel.Build.Compare;
 using AutoKernel.Build.Compile;
 using AutoKernel.Build.Graph;
+using AutoKernel.Build.Limits;
 using AutoKernel.Build.Onnx;
 using AutoKernel.Build.Records;
 using AutoKernel.Build.Reference;
@@ -36,13 +37,17 @@ public static class RunCommand
         engine.AcceptOnlyFromAmong(ReferenceEngine, GeneratedEngine);
         var log = new Option<string?>("--log") { Description = "With --engine generated: the tuning log whose best records choose the schedules (absent: fallback schedules, with a warning per task)." };
         var threads = new Option<int>("--threads") { Description = "With --engine generated: the thread count (records are chosen for it; 0: one per logical processor).", DefaultValueFactory = _ => 0 };
+        var memoryLimit = CommandLine.MemoryLimitOption();
+        var foldLimit = CommandLine.FoldLimitOption();
         var command = new Command("run", "Run the model with AutoKernel's reference executor or generated model and print each output's shape and checksum.")
         {
-            model, shapes, seed, inputFiles, compare, rtol, atol, engine, log, threads,
+            model, shapes, seed, inputFiles, compare, rtol, atol, engine, log, threads, memoryLimit, foldLimit,
         };
         command.SetAction(parse =>
         {
             string path = parse.GetValue(model)!;
+            var budget = CommandLine.Budget(parse, memoryLimit, foldLimit);
+            using var scope = MemoryBudget.Use(budget);
             if (parse.GetValue(compare) == "ort")
                 OrtRunner.EnsureAvailable();
             var loaded = ModelPipeline.Load(path, CommandLine.InputShapes(parse, shapes));
@@ -54,10 +59,16 @@ public static class RunCommand
             bool generated = parse.GetValue(engine) == GeneratedEngine;
             if (!generated && parse.GetValue(log) is not null)
                 throw new ModelException("--log needs --engine generated");
+            long peak = 0;
             var outputs = generated
                 ? RunGenerated(loaded, inputs, parse.GetValue(log), parse.GetValue(threads), stderr)
-                : RunReference(loaded.Optimized, inputs);
-            IReadOnlyDictionary<string, Tensor>? expected = parse.GetValue(compare) == "ort" ? OrtRunner.Run(path, inputs) : null;
+                : RunReference(loaded.Optimized, inputs, out peak);
+            IReadOnlyDictionary<string, Tensor>? expected = null;
+            if (parse.GetValue(compare) == "ort")
+            {
+                CheckCompare(loaded.Optimized, inputs, outputs, peak, budget);
+                expected = OrtRunner.Run(path, inputs);
+            }
 
             bool ok = true;
             foreach (var o in loaded.Optimized.Outputs)
@@ -79,16 +90,37 @@ public static class RunCommand
         return command;
     }
 
-    private static IReadOnlyDictionary<string, Tensor> RunReference(ModelGraph graph, IReadOnlyDictionary<string, Tensor> inputs)
+    private static IReadOnlyDictionary<string, Tensor> RunReference(ModelGraph graph, IReadOnlyDictionary<string, Tensor> inputs, out long peakBytes)
     {
+        var interpreter = new Interpreter(graph);
         try
         {
-            return new Interpreter(graph).Run(inputs);
+            var outputs = interpreter.Run(inputs);
+            peakBytes = interpreter.PeakBytes;
+            return outputs;
         }
         catch (ModelException e)
         {
             throw e.At(graph.SourcePath, graph.Opset);
         }
+    }
+
+    /// <summary>
+    /// ONNX Runtime holds its own copy of the weights and intermediates (about what the reference
+    /// run peaked at, less the inputs it shares) while this process still holds the inputs, the
+    /// weights and the first engine's outputs, and then copies its outputs into managed tensors:
+    /// refuse the comparison up front when that would not fit in the budget.
+    /// </summary>
+    private static void CheckCompare(ModelGraph graph, IReadOnlyDictionary<string, Tensor> inputs, IReadOnlyDictionary<string, Tensor> outputs, long peak, MemoryBudget budget)
+    {
+        long inputBytes = inputs.Values.Sum(MemoryBudget.BytesOf);
+        long outputBytes = outputs.Values.Sum(MemoryBudget.BytesOf);
+        long weightBytes = graph.Initializers.Values.Sum(MemoryBudget.BytesOf);
+        long held = inputBytes + weightBytes + outputBytes;
+        long ort = Math.Max(peak - inputBytes, weightBytes + outputBytes) + outputBytes;
+        if (held + ort > budget.LimitBytes)
+            throw new ModelException($"comparing with ONNX Runtime needs about {MemoryBudget.Format(ort)} (its copy of the weights, its intermediates and the outputs it returns) on top of the {MemoryBudget.Format(held)} held, more than {budget.Describe()}")
+            { File = graph.SourcePath, Kind = ModelErrorKind.MemoryLimit };
     }
 
     /// <summary>Compiles the model with the log, builds the generated model class in process and runs it once.</summary>

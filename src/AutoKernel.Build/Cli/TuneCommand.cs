@@ -42,9 +42,11 @@ public static class TuneCommand
         var taskFilter = new Option<int[]>("--task") { Description = "Only these task numbers (1-based, repeatable)." };
         var repeat = new Option<int>("--repeat") { Description = "Timed repeats per trial.", DefaultValueFactory = _ => DefaultMeasure.Repeat };
         var minRepeatMs = new Option<int>("--min-repeat-ms") { Description = "Shortest duration of one timed repeat.", DefaultValueFactory = _ => DefaultMeasure.MinRepeatMs };
+        var memoryLimit = CommandLine.MemoryLimitOption();
+        var foldLimit = CommandLine.FoldLimitOption();
         var command = new Command("tune", "Tune every task of a model on this machine and append the measurements to a log.")
         {
-            model, shapes, target, trials, tuner, log, earlyStopping, history, threads, batchSize, seed, costModel, planSize, taskFilter, repeat, minRepeatMs,
+            model, shapes, target, trials, tuner, log, earlyStopping, history, threads, batchSize, seed, costModel, planSize, taskFilter, repeat, minRepeatMs, memoryLimit, foldLimit,
         };
         command.SetAction(parse =>
         {
@@ -69,7 +71,7 @@ public static class TuneCommand
                 CostModel = CostModelOptions.Parse(parse.GetValue(costModel)!),
                 PlanSize = parse.GetValue(planSize),
             };
-            var loaded = ModelPipeline.Load(parse.GetValue(model)!, CommandLine.InputShapes(parse, shapes));
+            var loaded = ModelPipeline.Load(parse.GetValue(model)!, CommandLine.InputShapes(parse, shapes), CommandLine.Budget(parse, memoryLimit, foldLimit));
             var tasks = TaskExtractor.Extract(loaded.Optimized);
             var only = parse.GetValue(taskFilter) ?? [];
             foreach (int n in only)

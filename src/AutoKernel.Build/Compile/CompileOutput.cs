@@ -16,8 +16,13 @@ public static class CompileOutput
     {
         Directory.CreateDirectory(directory);
         var (planPath, weightsPath) = Paths(directory, name);
-        byte[] file = WeightsBuilder.File(compiled.Payload, compiled.Plan.Weights.Sha256);
-        ModelFiles.WriteAtomically(weightsPath, s => s.Write(file));
+        // Header, then the payload as it is: no second copy of the weights in memory.
+        byte[] header = WeightsBuilder.Header(compiled.Payload, compiled.Plan.Weights.Sha256);
+        ModelFiles.WriteAtomically(weightsPath, s =>
+        {
+            s.Write(header);
+            s.Write(compiled.Payload);
+        });
         byte[] plan = System.Text.Encoding.UTF8.GetBytes(PlanFormat.Write(compiled.Plan));
         ModelFiles.WriteAtomically(planPath, s => s.Write(plan));
         return (planPath, weightsPath);

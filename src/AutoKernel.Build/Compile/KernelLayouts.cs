@@ -22,9 +22,13 @@ public static class KernelLayouts
     /// <summary>NCHW[1]c is NCHW byte for byte.</summary>
     public static int Normalize(int block) => block <= 1 ? 0 : block;
 
-    /// <summary>Floats of a tensor in a layout: blocked 4-D tensors pad the channels to whole blocks.</summary>
+    /// <summary>
+    /// Floats of a tensor in a layout: blocked 4-D tensors pad the channels to whole blocks. In long
+    /// (the runtime's int BlockedLength overflows for a padded tensor past 2^31 floats), so that the
+    /// compiler can refuse such a buffer with a clear message rather than crash.
+    /// </summary>
     public static long Floats(int[] shape, int block) =>
         block > 1 && shape.Length == 4
-            ? Runtime.Kernels.Layouts.BlockedLength(shape[0], shape[1], shape[2], shape[3], block)
+            ? checked(shape[0] * (((long)shape[1] + block - 1) / block) * block * shape[2] * shape[3])
             : Graph.ShapeMath.ElementCount(shape);
 }

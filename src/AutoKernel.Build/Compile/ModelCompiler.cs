@@ -1,5 +1,6 @@
 using System.Globalization;
 using AutoKernel.Build.Graph;
+using AutoKernel.Build.Limits;
 using AutoKernel.Build.Lowering;
 using AutoKernel.Build.Records;
 using AutoKernel.Build.Tasks;
@@ -17,6 +18,12 @@ public sealed record CompiledModel(ModelPlan Plan, byte[] Payload, CompileReport
 /// activations stay in the blocked layout the kernels chose, with a layout transform inserted only
 /// where a consumer needs another one; buffers are placed in a liveness-planned arena; constants go
 /// to the weights payload in the layout their kernel reads.
+/// <para>
+/// The plan is checked against the <see cref="MemoryBudget"/> and the generated code's limits before
+/// weights are packed: each buffer at most <see cref="MaxBufferFloats"/> floats (kernels and the
+/// model class index with int), and the arena, the weights and what one instance needs to run
+/// (arena, weights, inputs and outputs) each within the limit.
+/// </para>
 /// </summary>
 public static class ModelCompiler
 {
@@ -26,9 +33,16 @@ public static class ModelCompiler
         "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout",
     };
 
-    public static CompiledModel Compile(LoadedModel model, RecordLog log, CpuTarget target)
+    /// <summary>
+    /// Floats one buffer of a generated model may hold: kernels' lengths, the model class's
+    /// InputLength/OutputLength constants and spans are int, and packed weights are managed arrays.
+    /// </summary>
+    public static readonly long MaxBufferFloats = Array.MaxLength;
+
+    /// <param name="budget">The memory limit compile and the generated model are held to (default: <see cref="MemoryBudget.Current"/>).</param>
+    public static CompiledModel Compile(LoadedModel model, RecordLog log, CpuTarget target, MemoryBudget? budget = null)
     {
-        var builder = new PlanBuilder(model, new ConfigChooser(log, target));
+        var builder = new PlanBuilder(model, new ConfigChooser(log, target), budget ?? MemoryBudget.Current);
         try
         {
             return builder.Build();
@@ -68,7 +82,7 @@ public static class ModelCompiler
     /// <summary>Where a value lives: a buffer, its layout (0 standard, b blocked) and its logical shape.</summary>
     private sealed record Loc(int Buffer, int Block, int[] Shape);
 
-    private sealed class PlanBuilder(LoadedModel model, ConfigChooser chooser)
+    private sealed class PlanBuilder(LoadedModel model, ConfigChooser chooser, MemoryBudget budget)
     {
         private readonly ModelGraph _graph = model.Optimized;
         private readonly List<BufferDef> _buffers = [];
@@ -101,6 +115,7 @@ public static class ModelCompiler
             _intermediateFloats = _buffers.Where(b => b.Kind == PlanBuffer.Arena && b.Parent is null).Sum(b => b.Floats);
             RunInPlace();
             PlanArena();
+            CheckLimits();
             PackAndLayWeights(out byte[] payload);
             _report.Finish(_steps, _intermediateFloats);
 
@@ -390,6 +405,55 @@ public static class ModelCompiler
             _report.ArenaFloats = arena;
         }
 
+        /// <summary>
+        /// Refuses a plan the generated code cannot index (a buffer over <see cref="MaxBufferFloats"/>)
+        /// or that needs more memory than the budget: the arena, the weights (estimated before
+        /// packing, from the tensors to pack), or arena, weights, inputs and outputs together.
+        /// </summary>
+        private void CheckLimits()
+        {
+            foreach (var b in _buffers.Where(b => b.Parent is null && b.Kind != PlanBuffer.WeightsKind))
+            {
+                if (b.Floats > MaxBufferFloats)
+                    throw BufferTooLarge(b, b.Floats);
+            }
+            foreach (var b in _buffers.Where(b => b.Kind == PlanBuffer.WeightsKind && b.Data is not null))
+            {
+                if (b.Data!.Length > MaxBufferFloats)
+                    throw BufferTooLarge(b, b.Data.Length);
+            }
+            long arenaBytes = SaturatingBytes(_report.ArenaFloats);
+            budget.CheckBytes("the generated model's arena (intermediate tensors)", arenaBytes);
+            long weightFloats = _buffers.Where(b => b.Kind == PlanBuffer.WeightsKind && b.Data is not null).Sum(b => (long)b.Data!.Length)
+                + _packs.Sum(p => (long)p.Request.Weights.Length + (p.Request.Bias?.Length ?? 0));
+            long weightBytes = SaturatingBytes(weightFloats);
+            budget.CheckBytes("the generated model's weights", weightBytes);
+            long ioBytes = SaturatingBytes(_buffers.Where(b => b.Kind is PlanBuffer.Input or PlanBuffer.Output).Sum(b => b.Floats));
+            long total = arenaBytes + weightBytes + ioBytes;
+            budget.CheckBytes(string.Create(CultureInfo.InvariantCulture,
+                $"an instance of the generated model (arena {MemoryBudget.Format(arenaBytes)}, weights {MemoryBudget.Format(weightBytes)}, inputs and outputs {MemoryBudget.Format(ioBytes)})"), total);
+        }
+
+        private static long SaturatingBytes(long floats) => floats > long.MaxValue / 8 ? long.MaxValue / 2 : floats * 4;
+
+        private ModelException BufferTooLarge(BufferDef b, long floats)
+        {
+            int stepIndex = _steps.FindIndex(s => s.Output == b.Id || s.Inputs.Contains(b.Id));
+            var step = stepIndex >= 0 ? _steps[stepIndex] : null;
+            var node = step is not null ? _graph.Nodes.FirstOrDefault(n => n.Name == step.Node && n.OpType == step.Op) : null;
+            string what = b.Kind switch
+            {
+                PlanBuffer.Input => "an input",
+                PlanBuffer.Output => "an output",
+                PlanBuffer.WeightsKind => "a constant",
+                _ => "an intermediate tensor",
+            };
+            string at = node is null && step is not null ? $" (step {stepIndex.ToString(CultureInfo.InvariantCulture)}, {step.Op})" : "";
+            return new ModelException(string.Create(CultureInfo.InvariantCulture,
+                $"{what}{at} of the generated model holds {floats} floats; generated kernels index buffers with int, so a buffer holds at most {MaxBufferFloats} floats"))
+            { Node = node, Kind = ModelErrorKind.MemoryLimit };
+        }
+
         private void PackAndLayWeights(out byte[] payload)
         {
             var packed = KernelPacker.Pack([.. _packs.Select(p => p.Request)]);
@@ -404,6 +468,7 @@ public static class ModelCompiler
                 b.Floats = b.Data!.Length;
                 b.Offset = weights.Add(b.Data, b.DedupeKey);
             }
+            budget.CheckBytes("the generated model's packed weights", SaturatingBytes(weights.Floats));
             payload = weights.Payload();
         }
     }

@@ -35,7 +35,7 @@ public sealed class WeightsBuilder
     public byte[] Payload()
     {
         if (_floats * 4 > Array.MaxLength)
-            throw new ModelException($"the packed weights take {_floats * 4L:N0} bytes; weights files over {Array.MaxLength:N0} bytes are not supported yet");
+            throw new ModelException($"the packed weights take {_floats * 4L:N0} bytes; weights files over {Array.MaxLength:N0} bytes are not supported yet") { Kind = ModelErrorKind.MemoryLimit };
         var bytes = new byte[_floats * 4];
         for (int i = 0; i < _tensors.Count; i++)
             MemoryMarshal.AsBytes(_tensors[i].AsSpan()).CopyTo(bytes.AsSpan(checked((int)(_offsets[i] * 4))));
@@ -44,10 +44,17 @@ public sealed class WeightsBuilder
         return bytes;
     }
 
+    /// <summary>The file's header for <paramref name="payload"/>, written before it (so the payload need not be copied).</summary>
+    public static byte[] Header(byte[] payload, string sha256)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        return WeightsFile.Header(payload.Length, Convert.FromHexString(sha256));
+    }
+
     /// <summary>The whole file: header, then payload; <paramref name="sha256"/> is the payload's hash as the plan records it (not computed again).</summary>
     public static byte[] File(byte[] payload, string sha256)
     {
-        var header = WeightsFile.Header(payload.Length, Convert.FromHexString(sha256));
+        var header = Header(payload, sha256);
         var file = new byte[header.Length + payload.Length];
         header.CopyTo(file, 0);
         payload.CopyTo(file, header.Length);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using AutoKernel.Build.Graph.Passes;
+using AutoKernel.Build.Limits;
 using AutoKernel.Build.Reference;
 
 namespace AutoKernel.Build.Graph;
@@ -31,15 +32,22 @@ public static class GraphResolver
 
     /// <summary>
     /// Resolves <paramref name="graph"/> in place. <paramref name="inputShapes"/> fixes dynamic
-    /// input dimensions (and may restate static ones). Adds a "fold-constants" entry to the report.
+    /// input dimensions (and may restate static ones). Adds a "fold-constants" entry to the report,
+    /// and a "fold-deferred" one when folds were left to run time. <paramref name="budget"/> defaults
+    /// to <see cref="MemoryBudget.Current"/>.
     /// </summary>
-    public static void Resolve(ModelGraph graph, IReadOnlyDictionary<string, int[]>? inputShapes = null, PassReport? report = null)
+    public static void Resolve(ModelGraph graph, IReadOnlyDictionary<string, int[]>? inputShapes = null, PassReport? report = null, MemoryBudget? budget = null)
     {
+        budget ??= MemoryBudget.Current;
         try
         {
-            ResolveInputs(graph, inputShapes ?? new Dictionary<string, int[]>());
-            var folded = Propagate(graph);
+            CheckInitializers(graph, budget);
+            ResolveInputs(graph, inputShapes ?? new Dictionary<string, int[]>(), budget);
+            var deferred = new OpTally();
+            var folded = Propagate(graph, budget, deferred);
             report?.AddCounts("fold-constants", "folded", folded);
+            if (deferred.Count > 0)
+                report?.AddCounts("fold-deferred", "left to run time", deferred);
         }
         catch (ModelException e)
         {
@@ -47,7 +55,16 @@ public static class GraphResolver
         }
     }
 
-    private static void ResolveInputs(ModelGraph graph, IReadOnlyDictionary<string, int[]> inputShapes)
+    /// <summary>The initializers (already read, each within the budget) must also fit together.</summary>
+    private static void CheckInitializers(ModelGraph graph, MemoryBudget budget)
+    {
+        long total = 0;
+        foreach (var t in graph.Initializers.Values)
+            total = Math.Min(long.MaxValue / 2, total + MemoryBudget.BytesOf(t));
+        budget.CheckBytes(string.Create(CultureInfo.InvariantCulture, $"the model's {graph.Initializers.Count} initializers"), total);
+    }
+
+    private static void ResolveInputs(ModelGraph graph, IReadOnlyDictionary<string, int[]> inputShapes, MemoryBudget budget)
     {
         foreach (string name in inputShapes.Keys)
         {
@@ -76,11 +93,12 @@ public static class GraphResolver
                 string example = string.Join(",", declared.Select(d => d >= 0 ? d : 1));
                 throw new ModelException($"input '{input.Name}' has dynamic shape [{dims}]; fix it with --input-shape {input.Name}={example}") { Kind = ModelErrorKind.InputShape };
             }
+            budget.CheckValue($"input '{input.Name}'", input.Type);
             graph.ValueTypes[input.Name] = input.Type;
         }
     }
 
-    private static OpTally Propagate(ModelGraph graph)
+    private static OpTally Propagate(ModelGraph graph, MemoryBudget budget, OpTally deferred)
     {
         var folded = new OpTally();
         var kept = new List<Node>(graph.Nodes.Count);
@@ -117,23 +135,33 @@ public static class GraphResolver
                 continue;
             }
 
+            TensorType?[]? inferred = null;
             if (allConstant && IsFoldable(node))
             {
-                Tensor[] values = ReferenceKernels.Run(node, opset, constants);
-                for (int o = 0; o < node.Outputs.Count; o++)
+                inferred = InferForFold(node, opset, types, constants);
+                if (inferred is not null)
+                    CheckOutputs(node, opset, inferred, budget);
+                if (inferred is null || FitsFold(inferred, constants, budget))
                 {
-                    if (node.Outputs[o].Length == 0)
-                        continue;
-                    if (o >= values.Length)
-                        throw new ModelException($"produced {values.Length} outputs, but the node names {node.Outputs.Count}") { Node = node, Opset = opset };
-                    graph.Initializers[node.Outputs[o]] = values[o];
-                    graph.ValueTypes[node.Outputs[o]] = TensorType.Of(values[o]);
+                    Tensor[] values = ReferenceKernels.Run(node, opset, constants);
+                    if (inferred is null)
+                        CheckOutputs(node, opset, [.. values.Select(TensorType.Of)], budget);
+                    for (int o = 0; o < node.Outputs.Count; o++)
+                    {
+                        if (node.Outputs[o].Length == 0)
+                            continue;
+                        if (o >= values.Length)
+                            throw new ModelException($"produced {values.Length} outputs, but the node names {node.Outputs.Count}") { Node = node, Opset = opset };
+                        graph.Initializers[node.Outputs[o]] = values[o];
+                        graph.ValueTypes[node.Outputs[o]] = TensorType.Of(values[o]);
+                    }
+                    folded.Tally(node.OpType);
+                    continue;
                 }
-                folded.Tally(node.OpType);
-                continue;
+                deferred.Tally(node.OpType);
             }
 
-            var outputs = ShapeInference.Infer(node, opset, types, constants);
+            var outputs = inferred ?? ShapeInference.Infer(node, opset, types, constants);
             for (int o = 0; o < node.Outputs.Count; o++)
             {
                 if (node.Outputs[o].Length == 0)
@@ -143,12 +171,74 @@ public static class GraphResolver
                     throw new ModelException($"output '{node.Outputs[o]}' has no static shape") { Node = node, Opset = opset };
                 graph.ValueTypes[node.Outputs[o]] = t;
             }
+            CheckOutputs(node, opset, outputs, budget);
             kept.Add(node);
         }
         graph.Nodes.Clear();
         graph.Nodes.AddRange(kept);
         CheckOutputs(graph);
         return folded;
+    }
+
+    /// <summary>
+    /// The output types of an all-constant node, inferred before folding it; null when inference
+    /// cannot tell (the fold then runs as before, and the kernel reports what is wrong).
+    /// </summary>
+    private static TensorType?[]? InferForFold(Node node, int opset, TensorType?[] types, Tensor?[] constants)
+    {
+        try
+        {
+            var outputs = ShapeInference.Infer(node, opset, types, constants);
+            for (int o = 0; o < node.Outputs.Count; o++)
+            {
+                if (node.Outputs[o].Length > 0 && (o >= outputs.Length || outputs[o] is not { IsStatic: true }))
+                    return null;
+            }
+            return outputs;
+        }
+        catch (ModelException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A fold may run when each output is within the fold limit, or has no more elements than the
+    /// node's largest constant input: the file already holds that much, so a Transpose, Cast or
+    /// Slice of a big weight still folds, while an output that outgrows its inputs (ConstantOfShape,
+    /// Range, Expand, Tile, a broadcast) cannot be made to grow without bound along a chain.
+    /// </summary>
+    private static bool FitsFold(TensorType?[] outputs, Tensor?[] constants, MemoryBudget budget)
+    {
+        long largestInput = constants.Max(c => (long?)c?.Length) ?? 0;
+        foreach (var t in outputs)
+        {
+            if (t is null)
+                continue;
+            if (MemoryBudget.BytesOf(t) > budget.FoldLimitBytes && MemoryBudget.ElementsOf(t.Shape) > largestInput)
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>Each output must be a tensor AutoKernel can hold, within the budget on its own.</summary>
+    private static void CheckOutputs(Node node, int opset, TensorType?[] outputs, MemoryBudget budget)
+    {
+        for (int o = 0; o < node.Outputs.Count && o < outputs.Length; o++)
+        {
+            if (node.Outputs[o].Length == 0 || outputs[o] is not { } t)
+                continue;
+            try
+            {
+                budget.CheckValue($"output '{node.Outputs[o]}'", t);
+            }
+            catch (ModelException e)
+            {
+                e.Node = node;
+                e.Opset = opset;
+                throw;
+            }
+        }
     }
 
     /// <summary>Binary operators that took 'broadcast' and 'axis' attributes before opset 7.</summary>

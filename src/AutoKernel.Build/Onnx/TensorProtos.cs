@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using AutoKernel.Build.Graph;
+using AutoKernel.Build.Limits;
 using AutoKernel.Build.Onnx.Proto;
 using Google.Protobuf;
 
@@ -39,22 +40,37 @@ public static class TensorProtos
         if (count > Array.MaxLength)
             throw new ModelException($"{what} with shape {ShapeMath.Format(shape)} is too large");
         int n = (int)count;
-        var data = Array.CreateInstance(Tensor.StorageType(type), n);
 
-        if (proto.DataLocation == TensorProto.Types.DataLocation.External)
-        {
-            ReadExternal(proto, what, modelDirectory, data, type);
-        }
-        else if (!proto.RawData.IsEmpty)
-        {
+        // The data must hold what the dims declare before anything is allocated: dims of 2^30
+        // elements over a few bytes of data would otherwise allocate gigabytes first.
+        bool external = proto.DataLocation == TensorProto.Types.DataLocation.External;
+        long expected = count * type.SizeInBytes();
+        if (!external && !proto.RawData.IsEmpty && proto.RawData.Length != expected)
+            throw new ModelException($"{what} has {proto.RawData.Length} bytes of raw_data, expected {expected} for {n} {type.Name()} values");
+        if (!external && proto.RawData.IsEmpty && TypedCount(proto, type) != n)
+            throw new ModelException($"{what} has {TypedCount(proto, type)} values for shape with {n} elements");
+        MemoryBudget.Current.CheckBytes($"{what} {type.Name()}{ShapeMath.Format(shape)}", expected);
+
+        if (external)
+            return new Tensor(type, shape, ReadExternal(proto, what, modelDirectory, type, n));
+        var data = Array.CreateInstance(Tensor.StorageType(type), n);
+        if (!proto.RawData.IsEmpty)
             CopyRaw(proto.RawData.Span, what, data, type);
-        }
         else
-        {
             CopyTyped(proto, what, data, type, n);
-        }
         return new Tensor(type, shape, data);
     }
+
+    /// <summary>Values in the typed field that holds <paramref name="type"/>.</summary>
+    private static int TypedCount(TensorProto proto, DataType type) => type switch
+    {
+        // ONNX stores float in float_data; int32, int8, uint8 and bool in int32_data;
+        // int64 in int64_data; double in double_data.
+        DataType.Float => proto.FloatData.Count,
+        DataType.Double => proto.DoubleData.Count,
+        DataType.Int64 => proto.Int64Data.Count,
+        _ => proto.Int32Data.Count,
+    };
 
     /// <summary>Writes a tensor as raw_data (the compact form exporters use).</summary>
     public static TensorProto FromTensor(Tensor tensor, string name)
@@ -106,15 +122,7 @@ public static class TensorProtos
 
     private static void CopyTyped(TensorProto proto, string what, Array data, DataType type, int n)
     {
-        // ONNX stores float in float_data; int32, int8, uint8 and bool in int32_data;
-        // int64 in int64_data; double in double_data.
-        int available = type switch
-        {
-            DataType.Float => proto.FloatData.Count,
-            DataType.Double => proto.DoubleData.Count,
-            DataType.Int64 => proto.Int64Data.Count,
-            _ => proto.Int32Data.Count,
-        };
+        int available = TypedCount(proto, type);
         if (available != n)
             throw new ModelException($"{what} has {available} values for shape with {n} elements");
         switch (data)
@@ -135,7 +143,8 @@ public static class TensorProtos
         }
     }
 
-    private static void ReadExternal(TensorProto proto, string what, string? modelDirectory, Array data, DataType type)
+    /// <summary>Reads <paramref name="n"/> values stored externally straight into a new array (no second copy of the bytes).</summary>
+    private static Array ReadExternal(TensorProto proto, string what, string? modelDirectory, DataType type, int n)
     {
         string? location = null;
         long offset = 0;
@@ -180,7 +189,7 @@ public static class TensorProtos
         if (RegularFile.Check(real) == false)
             throw new ModelException($"{what} has external data location '{location}', which is not a regular file");
 
-        long expected = (long)data.Length * type.SizeInBytes();
+        long expected = (long)n * type.SizeInBytes();
         if (length >= 0 && length != expected)
             throw new ModelException($"{what} has external data length {length}, expected {expected}");
         if (expected > Array.MaxLength)
@@ -191,10 +200,23 @@ public static class TensorProtos
         // offset + expected could overflow: compare with what is left after the offset instead.
         if (offset > stream.Length || expected > stream.Length - offset)
             throw new ModelException($"{what} reads {expected} bytes at offset {offset} of '{location}', which has {stream.Length}");
-        var bytes = new byte[expected];
         stream.Seek(offset, SeekOrigin.Begin);
-        stream.ReadExactly(bytes);
-        CopyRaw(bytes, what, data, type);
+        var data = Array.CreateInstance(Tensor.StorageType(type), n);
+        switch (data)
+        {
+            case float[] f: stream.ReadExactly(MemoryMarshal.AsBytes(f.AsSpan())); break;
+            case double[] d: stream.ReadExactly(MemoryMarshal.AsBytes(d.AsSpan())); break;
+            case long[] l: stream.ReadExactly(MemoryMarshal.AsBytes(l.AsSpan())); break;
+            case int[] i: stream.ReadExactly(MemoryMarshal.AsBytes(i.AsSpan())); break;
+            case byte[] u: stream.ReadExactly(u); break;
+            case sbyte[] sb: stream.ReadExactly(MemoryMarshal.AsBytes(sb.AsSpan())); break;
+            case bool[] b:
+                var bytes = new byte[n];
+                stream.ReadExactly(bytes);
+                CopyRaw(bytes, what, b, type);
+                break;
+        }
+        return data;
     }
 
     private static bool IsInside(string path, string root)
