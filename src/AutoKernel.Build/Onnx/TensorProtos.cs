@@ -94,8 +94,9 @@ public static class TensorProtos
             long[] l => MemoryMarshal.AsBytes(l.AsSpan()).ToArray(),
             int[] i => MemoryMarshal.AsBytes(i.AsSpan()).ToArray(),
             bool[] b => b.Select(v => v ? (byte)1 : (byte)0).ToArray(),
-            byte[] u => (byte[])u.Clone(),
+            // sbyte[] first: the runtime lets an sbyte[] match a byte[] pattern.
             sbyte[] s => MemoryMarshal.AsBytes(s.AsSpan()).ToArray(),
+            byte[] u => (byte[])u.Clone(),
             _ => throw new InvalidOperationException("unknown storage"),
         };
     }
@@ -111,8 +112,8 @@ public static class TensorProtos
             case double[] d: raw.CopyTo(MemoryMarshal.AsBytes(d.AsSpan())); break;
             case long[] l: raw.CopyTo(MemoryMarshal.AsBytes(l.AsSpan())); break;
             case int[] i: raw.CopyTo(MemoryMarshal.AsBytes(i.AsSpan())); break;
-            case byte[] u: raw.CopyTo(u); break;
             case sbyte[] s: raw.CopyTo(MemoryMarshal.AsBytes(s.AsSpan())); break;
+            case byte[] u: raw.CopyTo(u); break;
             case bool[] b:
                 for (int k = 0; k < b.Length; k++)
                     b[k] = raw[k] != 0;
@@ -131,11 +132,11 @@ public static class TensorProtos
             case double[] d: proto.DoubleData.CopyTo(d, 0); break;
             case long[] l: proto.Int64Data.CopyTo(l, 0); break;
             case int[] i: proto.Int32Data.CopyTo(i, 0); break;
-            case byte[] u:
-                for (int k = 0; k < n; k++) u[k] = (byte)proto.Int32Data[k];
-                break;
             case sbyte[] s:
                 for (int k = 0; k < n; k++) s[k] = (sbyte)proto.Int32Data[k];
+                break;
+            case byte[] u:
+                for (int k = 0; k < n; k++) u[k] = (byte)proto.Int32Data[k];
                 break;
             case bool[] b:
                 for (int k = 0; k < n; k++) b[k] = proto.Int32Data[k] != 0;
@@ -208,8 +209,8 @@ public static class TensorProtos
             case double[] d: stream.ReadExactly(MemoryMarshal.AsBytes(d.AsSpan())); break;
             case long[] l: stream.ReadExactly(MemoryMarshal.AsBytes(l.AsSpan())); break;
             case int[] i: stream.ReadExactly(MemoryMarshal.AsBytes(i.AsSpan())); break;
-            case byte[] u: stream.ReadExactly(u); break;
             case sbyte[] sb: stream.ReadExactly(MemoryMarshal.AsBytes(sb.AsSpan())); break;
+            case byte[] u: stream.ReadExactly(u); break;
             case bool[] b:
                 var bytes = new byte[n];
                 stream.ReadExactly(bytes);

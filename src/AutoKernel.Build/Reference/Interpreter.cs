@@ -16,7 +16,7 @@ namespace AutoKernel.Build.Reference;
 public sealed class Interpreter
 {
     /// <summary>Used when the graph does not declare a default-domain opset.</summary>
-    public const int DefaultOpset = 22;
+    public const int DefaultOpset = 25;
 
     private readonly ModelGraph graph;
     private readonly int opset;
