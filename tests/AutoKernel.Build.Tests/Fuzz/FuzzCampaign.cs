@@ -31,7 +31,8 @@ public sealed record FaultRecord(string Case, string SeedModel, string Mutations
 /// Runs fuzz cases for a list of seeds within a time budget (shared equally between the seeds),
 /// in this process, writing a line-oriented report as it goes so that a parent process can tell
 /// which case was running if this one dies: "start ID" before each case, "fault JSON" for each
-/// fault, "seed S N" when a seed's share is spent (N cases), "end N SECONDS" at the end.
+/// fault, "done ID CODES ERROR" after each case (exit codes of inspect and run, the first error
+/// normalized), "seed S N" when a seed's share is spent (N cases), "end N SECONDS" at the end.
 /// </summary>
 public static class FuzzCampaign
 {
@@ -58,6 +59,8 @@ public static class FuzzCampaign
                     var record = new FaultRecord(c.Id, c.SeedModel, string.Join("; ", c.Mutations), f.Kind.ToString(), f.Command, f.Class, f.Detail);
                     report.WriteLine("fault " + JsonSerializer.Serialize(record));
                 }
+                string firstError = result.Errors.FirstOrDefault(e => e.Length > 0) ?? "";
+                report.WriteLine($"done {c.Id} {string.Join(",", result.ExitCodes)} {FuzzHarness.Normalize(firstError.Split('\n')[0])}");
                 if (result.Faults.Count > 0 && keepFolder is not null)
                     Keep(c, keepFolder);
                 report.Flush();
@@ -104,6 +107,9 @@ public sealed class CampaignSummary
 
     public int Cases { get; private set; }
 
+    /// <summary>Cases whose every command exited 0 (the rest gave a clean error, or a fault).</summary>
+    public int Succeeded { get; private set; }
+
     public double Seconds { get; private set; }
 
     public static CampaignSummary Parse(IEnumerable<string> lines)
@@ -119,6 +125,10 @@ public sealed class CampaignSummary
             {
                 case "start":
                     s.LastStarted = rest;
+                    break;
+                case "done":
+                    if (rest.Split(' ')[1].Split(',').All(code => code == "0"))
+                        s.Succeeded++;
                     break;
                 case "fault":
                     s.Faults.Add(JsonSerializer.Deserialize<FaultRecord>(rest)!);

@@ -35,7 +35,7 @@ public enum FaultKind
 public sealed record Fault(FaultKind Kind, string Command, int ExitCode, string Class, string Detail);
 
 /// <summary>What one case did: the faults (none when the promise held), time and allocation of its slowest command.</summary>
-public sealed record CaseResult(FuzzCase Case, IReadOnlyList<Fault> Faults, double Seconds, long AllocatedBytes, IReadOnlyList<int> ExitCodes)
+public sealed record CaseResult(FuzzCase Case, IReadOnlyList<Fault> Faults, double Seconds, long AllocatedBytes, IReadOnlyList<int> ExitCodes, IReadOnlyList<string> Errors)
 {
     /// <summary>A command still runs on an abandoned thread: the campaign cannot measure anything more.</summary>
     public bool Hung => Faults.Any(f => f.Kind == FaultKind.Hang);
@@ -76,6 +76,7 @@ public static partial class FuzzHarness
 
         var faults = new List<Fault>();
         var codes = new List<int>();
+        var errors = new List<string>();
         double seconds = 0;
         long allocated = 0;
         foreach (string command in new[] { "inspect", "run" })
@@ -85,11 +86,12 @@ public static partial class FuzzHarness
             seconds = Math.Max(seconds, outcome.Seconds);
             allocated = Math.Max(allocated, outcome.Allocated);
             codes.Add(outcome.Result?.ExitCode ?? -1);
+            errors.Add(outcome.Result?.Error ?? "");
             faults.AddRange(Check(command, args, outcome));
             if (faults.Any(f => f.Kind == FaultKind.Hang))
                 break;
         }
-        return new CaseResult(c, faults, seconds, allocated, codes);
+        return new CaseResult(c, faults, seconds, allocated, codes, errors);
     }
 
     private sealed record Outcome(Support.CliResult? Result, Exception? Escaped, bool TimedOut, double Seconds, long Allocated);

@@ -39,7 +39,7 @@ public sealed class FuzzTests
         var c = new FuzzCase(0, 0, name, Google.Protobuf.MessageExtensions.ToByteArray(seed.Model), new Dictionary<string, byte[]>(), [], ["none"]);
         var result = FuzzHarness.Run(c, dir.File("case"));
         Assert.Empty(result.Faults);
-        Assert.Equal([0, 0], result.ExitCodes);
+        Assert.True(result.ExitCodes.All(code => code == 0), string.Join(" | ", result.Errors));
     }
 
     [Fact]
@@ -130,7 +130,7 @@ public sealed class FuzzTests
         }
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"fuzz: {summary.Cases} cases in {summary.Seconds:F0} s (seeds {string.Join(", ", summary.CasesPerSeed.Select(kv => $"{kv.Key}: {kv.Value}"))})"));
+            $"fuzz: {summary.Cases} cases ({summary.Succeeded} ran cleanly, the rest gave one-line errors or faults) in {summary.Seconds:F0} s (seeds {string.Join(", ", summary.CasesPerSeed.Select(kv => $"{kv.Key}: {kv.Value}"))})"));
         foreach (var group in summary.Faults.GroupBy(f => f.Class).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             var first = group.First();

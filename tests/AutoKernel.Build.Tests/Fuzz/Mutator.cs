@@ -85,6 +85,18 @@ public static class Mutator
                 bytes = MutateBytes(rng, bytes, state.Mutations);
             return new FuzzCase(seed, index, seedModel.Name, bytes, state.Files, state.Args, state.Mutations);
         }
+        if (rng.Next(2) == 0)
+        {
+            // Declared output and intermediate shapes would reject most shape changes as a mismatch
+            // before any shape rule or kernel runs; without them the change flows through the graph.
+            foreach (var o in state.Graph.Output)
+            {
+                if (o.Type?.TensorType is { } tensorType)
+                    tensorType.Shape = null;
+            }
+            state.Graph.ValueInfo.Clear();
+            state.Note("output shapes cleared");
+        }
         int count = 1 + rng.Next(3);
         for (int i = 0; i < count; i++)
             MutateStructure(state);
@@ -256,8 +268,22 @@ public static class Mutator
 
     private static void MutateStructure(State s)
     {
-        switch (s.Rng.Next(16))
+        switch (s.Rng.Next(24))
         {
+            case 20:
+            case 21:
+            case 22:
+            case 23:
+                MutateAttributePlausibly(s);
+                break;
+            case 16:
+            case 17:
+            case 18:
+                MutateConstantValues(s, plausible: true);
+                break;
+            case 19:
+                MutateInputDims(s);
+                break;
             case 0:
             case 1:
                 MutateDims(s);
@@ -290,7 +316,7 @@ public static class Mutator
                 break;
             case 12:
             case 13:
-                MutateConstantValues(s);
+                MutateConstantValues(s, plausible: false);
                 break;
             case 14:
                 MutateInputShapeArgument(s);
@@ -302,6 +328,22 @@ public static class Mutator
     }
 
     private static long EdgeInt(Random rng) => EdgeInts[rng.Next(EdgeInts.Length)];
+
+    /// <summary>
+    /// An edge value for a graph input's dim: small, non-positive, or too large for any tensor. Dims
+    /// in between (65536, 2^20) make valid inputs whose reference run takes minutes on the zoo
+    /// networks: slow, not a fault, and no use within a per-case time limit.
+    /// </summary>
+    private static long EdgeInputDim(Random rng)
+    {
+        long v;
+        do
+        {
+            v = EdgeInt(rng);
+        }
+        while (v > 100 && v < int.MaxValue);
+        return v;
+    }
 
     private static float EdgeFloat(Random rng) => EdgeFloats[rng.Next(EdgeFloats.Length)];
 
@@ -360,7 +402,7 @@ public static class Mutator
                 s.Note($"{where} '{info.Name}' drops a dim");
                 break;
             case 1:
-                dims.Insert(rng.Next(dims.Count + 1), new TensorShapeProto.Types.Dimension { DimValue = rng.Next(2) == 0 ? 1 : EdgeInt(rng) });
+                dims.Insert(rng.Next(dims.Count + 1), new TensorShapeProto.Types.Dimension { DimValue = rng.Next(2) == 0 ? 1 : EdgeInputDim(rng) });
                 s.Note($"{where} '{info.Name}' adds dim {dims.Count}");
                 break;
             case 2 when dims.Count > 0:
@@ -374,12 +416,12 @@ public static class Mutator
             default:
                 if (dims.Count == 0)
                 {
-                    dims.Add(new TensorShapeProto.Types.Dimension { DimValue = EdgeInt(rng) });
+                    dims.Add(new TensorShapeProto.Types.Dimension { DimValue = EdgeInputDim(rng) });
                     s.Note($"{where} '{info.Name}' scalar gets a dim");
                     break;
                 }
                 int d = rng.Next(dims.Count);
-                long v = EdgeInt(rng);
+                long v = EdgeInputDim(rng);
                 s.Note($"{where} '{info.Name}' dim {d} -> {I(v)}");
                 dims[d] = new TensorShapeProto.Types.Dimension { DimValue = v };
                 break;
@@ -608,6 +650,93 @@ public static class Mutator
                 s.Note($"{at} attribute '{a.Name}' refers to a function attribute");
                 break;
             }
+        }
+    }
+
+    /// <summary>
+    /// An attribute changed to a value a real model might hold (ints moved by up to 3, a mode from
+    /// the operators' vocabulary, a permutation shuffled, a flag flipped), or a known attribute added
+    /// with such a value, so that the node often stays valid and its kernel runs on the new setting.
+    /// </summary>
+    private static void MutateAttributePlausibly(State s)
+    {
+        var rng = s.Rng;
+        if (s.Graph.Node.Count == 0)
+        {
+            s.Note("no node for an attribute");
+            return;
+        }
+        var node = s.Pick(s.Graph.Node);
+        string at = $"{node.OpType} '{node.Name}'";
+        if (node.Attribute.Count == 0 || rng.Next(3) == 0)
+        {
+            string name = AttributeNames[rng.Next(AttributeNames.Length)];
+            if (node.Attribute.Any(a => a.Name == name))
+            {
+                s.Note($"{at} already has '{name}'");
+                return;
+            }
+            var a = new AttributeProto { Name = name };
+            switch (rng.Next(4))
+            {
+                case 0:
+                    a.Type = AttributeProto.Types.AttributeType.Int;
+                    a.I = rng.Next(-2, 4);
+                    break;
+                case 1:
+                    a.Type = AttributeProto.Types.AttributeType.Ints;
+                    int n = rng.Next(1, 9);
+                    for (int i = 0; i < n; i++)
+                        a.Ints.Add(rng.Next(-1, 4));
+                    break;
+                case 2:
+                    a.Type = AttributeProto.Types.AttributeType.Float;
+                    a.F = (float)(rng.NextDouble() * 2 - 0.5);
+                    break;
+                default:
+                    a.Type = AttributeProto.Types.AttributeType.String;
+                    a.S = ByteString.CopyFromUtf8(StringValues[rng.Next(StringValues.Length - 2)]);
+                    break;
+            }
+            node.Attribute.Add(a);
+            s.Note($"{at} adds plausible '{name}' ({a.Type})");
+            return;
+        }
+        var attr = s.Pick(node.Attribute);
+        switch (attr.Type)
+        {
+            case AttributeProto.Types.AttributeType.Int:
+                attr.I = rng.Next(3) == 0 ? 1 - Math.Min(1, attr.I) : attr.I + rng.Next(-3, 4);
+                s.Note($"{at} '{attr.Name}' = {I(attr.I)}");
+                break;
+            case AttributeProto.Types.AttributeType.Ints when attr.Name == "perm" && rng.Next(2) == 0:
+            {
+                var perm = attr.Ints.ToArray();
+                rng.Shuffle(perm);
+                attr.Ints.Clear();
+                attr.Ints.Add(perm);
+                s.Note($"{at} perm shuffled to [{string.Join(",", perm)}]");
+                break;
+            }
+            case AttributeProto.Types.AttributeType.Ints when attr.Ints.Count > 0:
+            {
+                int i = rng.Next(attr.Ints.Count);
+                attr.Ints[i] += rng.Next(-3, 4);
+                s.Note($"{at} '{attr.Name}'[{i}] = {I(attr.Ints[i])}");
+                break;
+            }
+            case AttributeProto.Types.AttributeType.Float:
+                attr.F = rng.Next(4) == 0 ? -attr.F : attr.F * (float)(rng.NextDouble() * 3);
+                s.Note(string.Create(CultureInfo.InvariantCulture, $"{at} '{attr.Name}' = {attr.F}"));
+                break;
+            case AttributeProto.Types.AttributeType.String:
+                attr.S = ByteString.CopyFromUtf8(StringValues[rng.Next(StringValues.Length - 2)]);
+                s.Note($"{at} '{attr.Name}' = '{attr.S.ToStringUtf8()}'");
+                break;
+            default:
+                node.Attribute.Remove(attr);
+                s.Note($"{at} drops '{attr.Name}'");
+                break;
         }
     }
 
@@ -1058,7 +1187,7 @@ public static class Mutator
     }
 
     /// <summary>Edge values in a constant: Reshape's shape, Slice's starts, Resize's scales, Pad's pads, Clip's bounds...</summary>
-    private static void MutateConstantValues(State s)
+    private static void MutateConstantValues(State s, bool plausible)
     {
         var rng = s.Rng;
         var candidates = s.Graph.Initializer.Where(t => Count(t) <= 64).ToList();
@@ -1081,14 +1210,14 @@ public static class Mutator
             if (t.Int64Data.Count > 0)
             {
                 int i = rng.Next(t.Int64Data.Count);
-                long v = EdgeInt(rng);
+                long v = plausible ? t.Int64Data[i] + rng.Next(-3, 4) : EdgeInt(rng);
                 t.Int64Data[i] = v;
                 what.Add($"[{i}]={I(v)}");
             }
             else if (t.FloatData.Count > 0)
             {
                 int i = rng.Next(t.FloatData.Count);
-                float v = EdgeFloat(rng);
+                float v = plausible ? t.FloatData[i] * (float)(rng.NextDouble() * 4 - 1) : EdgeFloat(rng);
                 t.FloatData[i] = v;
                 what.Add(string.Create(CultureInfo.InvariantCulture, $"[{i}]={v}"));
             }
@@ -1115,6 +1244,21 @@ public static class Mutator
         return n;
     }
 
+    /// <summary>A graph input's dims changed a little (1 to 9), so that the graph may still be valid.</summary>
+    private static void MutateInputDims(State s)
+    {
+        var rng = s.Rng;
+        if (s.Graph.Input.Count == 0 || s.Pick(s.Graph.Input).Type?.TensorType?.Shape is not { } shape || shape.Dim.Count == 0)
+        {
+            s.Note("no input dims to change");
+            return;
+        }
+        int d = rng.Next(shape.Dim.Count);
+        long v = rng.Next(1, 10);
+        shape.Dim[d] = new TensorShapeProto.Types.Dimension { DimValue = v };
+        s.Note($"an input dim {d} -> {I(v)}");
+    }
+
     private static void MutateInputShapeArgument(State s)
     {
         var rng = s.Rng;
@@ -1122,7 +1266,7 @@ public static class Mutator
         int rank = rng.Next(6);
         var dims = new List<string>();
         for (int i = 0; i < rank; i++)
-            dims.Add(rng.Next(3) == 0 ? I(EdgeInt(rng)) : I(rng.Next(1, 5)));
+            dims.Add(rng.Next(3) == 0 ? I(EdgeInputDim(rng)) : I(rng.Next(1, 5)));
         if (rng.Next(8) == 0)
             dims.Add("x");
         string text = $"{name}={string.Join(",", dims)}";

@@ -278,7 +278,7 @@ public static class SeedModels
         string u = b.Node("Unsqueeze", [x], a => a.Ints("axes", 0));
         string s = b.Node("Squeeze", [u], a => a.Ints("axes", 0));
         string[] parts = b.Node("Split", [s], 2, a => a.Int("axis", 1).Ints("split", 2, 4));
-        string r = b.Node("ReduceSum", [parts[1]], a => a.Ints("axes", 1).Int("keepdims", 1));
+        string r = b.Node("ReduceSum", [parts[1]], a => a.Ints("axes", 2).Int("keepdims", 1));
         string sl = b.Node("Slice", [parts[0], b.Initializer("st", Longs(0)), b.Initializer("en", Longs(1)), b.Initializer("ax", Longs(2))]);
         string cat = b.Node("Concat", [sl, r], a => a.Int("axis", 1));
         string sm = b.Node("Softmax", [cat], a => a.Int("axis", 1));
