@@ -402,8 +402,12 @@ public static class Mutator
                 s.Note($"{where} '{info.Name}' drops a dim");
                 break;
             case 1:
-                dims.Insert(rng.Next(dims.Count + 1), new TensorShapeProto.Types.Dimension { DimValue = rng.Next(2) == 0 ? 1 : EdgeInputDim(rng) });
-                s.Note($"{where} '{info.Name}' adds dim {dims.Count}");
+            {
+                int at = rng.Next(dims.Count + 1);
+                long value = rng.Next(2) == 0 ? 1 : EdgeInputDim(rng);
+                dims.Insert(at, new TensorShapeProto.Types.Dimension { DimValue = value });
+                s.Note($"{where} '{info.Name}' gets dim {I(value)} at {at}");
+            }
                 break;
             case 2 when dims.Count > 0:
                 dims[rng.Next(dims.Count)] = new TensorShapeProto.Types.Dimension { DimParam = rng.Next(3) == 0 ? "" : "N" };
