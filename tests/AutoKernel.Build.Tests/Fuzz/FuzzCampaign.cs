@@ -17,6 +17,11 @@ public static class KnownOpen
 {
     public static readonly IReadOnlyList<KnownFault> Faults =
     [
+        // Memory budget (GraphResolver / Interpreter): a graph input declared with more elements than a
+        // tensor can hold, e.g. x float[2,2147483647] read only by Shape (or by nothing): `inspect` is
+        // fine, `run` creates the input tensor and Tensor.Zeros overflows (exit 2). Fuzz case 20:3724.
+        new("internal error: OverflowException at AutoKernel.Build.Compare.InputGenerator.Create",
+            "memory budget: graph input shapes past the budget or past one array need a clear error before inputs are made"),
     ];
 
     public static KnownFault? Match(string faultClass) =>
@@ -31,8 +36,8 @@ public sealed record FaultRecord(string Case, string SeedModel, string Mutations
 /// Runs fuzz cases for a list of seeds within a time budget (shared equally between the seeds),
 /// in this process, writing a line-oriented report as it goes so that a parent process can tell
 /// which case was running if this one dies: "start ID" before each case, "fault JSON" for each
-/// fault, "done ID CODES ERROR" after each case (exit codes of inspect and run, the first error
-/// normalized), "seed S N" when a seed's share is spent (N cases), "end N SECONDS" at the end.
+/// fault, "done ID CODES SECONDS MIB ERROR" after each case (exit codes of inspect and run, the
+/// slowest command's time and allocation, the first error normalized), "seed S N" when a seed's share is spent (N cases), "end N SECONDS" at the end.
 /// </summary>
 public static class FuzzCampaign
 {
@@ -60,7 +65,8 @@ public static class FuzzCampaign
                     report.WriteLine("fault " + JsonSerializer.Serialize(record));
                 }
                 string firstError = result.Errors.FirstOrDefault(e => e.Length > 0) ?? "";
-                report.WriteLine($"done {c.Id} {string.Join(",", result.ExitCodes)} {FuzzHarness.Normalize(firstError.Split('\n')[0])}");
+                report.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"done {c.Id} {string.Join(",", result.ExitCodes)} {result.Seconds:F2}s {result.AllocatedBytes >> 20}MiB {FuzzHarness.Normalize(firstError.Split('\n')[0])}"));
                 if (result.Faults.Count > 0 && keepFolder is not null)
                     Keep(c, keepFolder);
                 report.Flush();
