@@ -189,20 +189,26 @@ public static partial class FuzzHarness
         return m.Success ? m.Groups[1].Value : "?";
     }
 
-    /// <summary>The first "at Method(...)" line of a stack trace, without argument lists and file positions.</summary>
+    /// <summary>
+    /// The first two "at Method(...)" lines of a stack trace, without argument lists and file
+    /// positions, as "Callee < Caller": the throwing helper and who called it.
+    /// </summary>
     public static string TopFrame(string? trace)
     {
         if (trace is null)
             return "?";
+        var frames = new List<string>();
         foreach (string line in trace.Split('\n'))
         {
             string t = line.Trim();
             if (!t.StartsWith("at ", StringComparison.Ordinal))
                 continue;
             int paren = t.IndexOf('(', StringComparison.Ordinal);
-            return paren > 0 ? t[3..paren] : t[3..];
+            frames.Add(paren > 0 ? t[3..paren] : t[3..]);
+            if (frames.Count == 2)
+                break;
         }
-        return "?";
+        return frames.Count == 0 ? "?" : string.Join(" < ", frames);
     }
 
     /// <summary>A message with paths, quoted names and numbers blanked, so faults of one cause share a class.</summary>

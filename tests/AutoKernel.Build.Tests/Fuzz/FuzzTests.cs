@@ -14,7 +14,8 @@ namespace AutoKernel.Build.Tests.Fuzz;
 /// overflow ends the child and is reported with the case that caused it, instead of ending the test run.
 ///
 /// Environment (all optional):
-///   AUTOKERNEL_FUZZ_SECONDS  time budget of the campaign (default 60)
+///   AUTOKERNEL_FUZZ_SECONDS  time budget of the campaign (default 90)
+///   AUTOKERNEL_FUZZ_CASES    most cases per seed (default 600; the CI run reaches them within the budget)
 ///   AUTOKERNEL_FUZZ_SEED     comma-separated seeds (default 1,2,3)
 ///   AUTOKERNEL_FUZZ_CASE     seed:index: replay that one case in process, printing its mutations
 ///   AUTOKERNEL_FUZZ_KEEP     a folder where the model and files of every faulty (or replayed) case are written
@@ -80,7 +81,9 @@ public sealed class FuzzTests
             Replay(replay, output);
             return;
         }
-        int seconds = int.TryParse(Environment.GetEnvironmentVariable("AUTOKERNEL_FUZZ_SECONDS"), CultureInfo.InvariantCulture, out int s) ? s : 60;
+        int seconds = int.TryParse(Environment.GetEnvironmentVariable("AUTOKERNEL_FUZZ_SECONDS"), CultureInfo.InvariantCulture, out int s) ? s : 90;
+        int maxCases = int.TryParse(Environment.GetEnvironmentVariable("AUTOKERNEL_FUZZ_CASES"), CultureInfo.InvariantCulture, out int m) ? m
+            : Environment.GetEnvironmentVariable("AUTOKERNEL_FUZZ_SECONDS") is null ? 600 : int.MaxValue;
         string seeds = Environment.GetEnvironmentVariable("AUTOKERNEL_FUZZ_SEED") is { Length: > 0 } given ? given : "1,2,3";
         string? keep = Environment.GetEnvironmentVariable("AUTOKERNEL_FUZZ_KEEP");
 
@@ -98,6 +101,7 @@ public sealed class FuzzTests
         info.Environment[ChildReportVariable] = report;
         info.Environment["AUTOKERNEL_FUZZ_SECONDS"] = seconds.ToString(CultureInfo.InvariantCulture);
         info.Environment["AUTOKERNEL_FUZZ_SEED"] = seeds;
+        info.Environment["AUTOKERNEL_FUZZ_CASES"] = maxCases.ToString(CultureInfo.InvariantCulture);
         info.Environment["AUTOKERNEL_FUZZ_WORK"] = dir.Path;
         if (keep is not null)
             info.Environment["AUTOKERNEL_FUZZ_KEEP"] = keep;
@@ -159,7 +163,8 @@ public sealed class FuzzTests
             .Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
         string work = Environment.GetEnvironmentVariable("AUTOKERNEL_FUZZ_WORK") ?? Path.GetTempPath();
         using var writer = new StreamWriter(report, append: false, new UTF8Encoding(false));
-        FuzzCampaign.Run(seeds, TimeSpan.FromSeconds(seconds), writer, work, Environment.GetEnvironmentVariable("AUTOKERNEL_FUZZ_KEEP"));
+        int maxCases = int.Parse(Environment.GetEnvironmentVariable("AUTOKERNEL_FUZZ_CASES") ?? "600", CultureInfo.InvariantCulture);
+        FuzzCampaign.Run(seeds, TimeSpan.FromSeconds(seconds), maxCases, writer, work, Environment.GetEnvironmentVariable("AUTOKERNEL_FUZZ_KEEP"));
     }
 
     private static void Replay(string id, ITestOutputHelper output)
