@@ -21,6 +21,7 @@ namespace AutoKernel.Build.Tests.Fuzz;
 ///   AUTOKERNEL_FUZZ_KEEP     a folder where the model and files of every faulty (or replayed) case are written
 ///   AUTOKERNEL_FUZZ_STRICT   1: known-open fault classes fail too
 /// </summary>
+[Collection(FuzzCollection.Name)]
 public sealed class FuzzTests
 {
     private const string ChildReportVariable = "AUTOKERNEL_FUZZ_CHILD_REPORT";
@@ -195,4 +196,14 @@ public sealed class FuzzTests
         var root = Directory.GetParent(runtime)?.Parent?.Parent;
         return root is not null && File.Exists(Path.Combine(root.FullName, muxer)) ? Path.Combine(root.FullName, muxer) : muxer;
     }
+}
+
+/// <summary>
+/// The fuzz campaign keeps a core busy for its whole budget; run alone so that timing-sensitive tests
+/// (the benchmark tests measure processes against each other) do not share the machine with it.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class FuzzCollection
+{
+    public const string Name = "Fuzz (not in parallel)";
 }
