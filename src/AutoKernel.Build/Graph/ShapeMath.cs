@@ -15,6 +15,22 @@ public static class ShapeMath
         return n;
     }
 
+    /// <summary>
+    /// The element count of a shape, saturating at <see cref="long.MaxValue"/> instead of
+    /// overflowing (negative dims count as zero): for checks against a limit.
+    /// </summary>
+    public static long ElementCountSaturated(ReadOnlySpan<int> shape)
+    {
+        long n = 1;
+        foreach (int d in shape)
+        {
+            if (d <= 0)
+                return 0;
+            n = n > long.MaxValue / d ? long.MaxValue : n * d;
+        }
+        return n;
+    }
+
     /// <summary>Row-major strides in elements.</summary>
     public static int[] Strides(ReadOnlySpan<int> shape)
     {

@@ -154,13 +154,25 @@ internal static class Resize
             throw c.Fail($"Resize nearest_mode '{nearestMode}' is not supported");
         if (mode == "linear" && x.Type != DataType.Float)
             throw c.Fail($"Resize linear mode does not support {x.Type.Name()}");
-        var current = x;
+        var axes = new List<int>();
         for (int axis = 0; axis < x.Rank; axis++)
         {
             if (outShape[axis] == x.Shape[axis] && scales[axis] == 1.0)
                 continue;
             if (x.Shape[axis] == 0)
                 throw c.Fail("Resize cannot resize an empty axis");
+            axes.Add(axis);
+        }
+        if (ShapeMath.ElementCountSaturated(outShape) > Array.MaxLength)
+            throw c.Fail($"Resize output {ShapeMath.Format(outShape)} has more elements than a tensor can hold");
+        // Axis by axis, an intermediate can be larger than input and output (one axis grown before
+        // another shrinks). Axes are taken in order, as ONNX Runtime does, unless an intermediate
+        // would be too large to hold: then shrinking axes go first (the result is the same up to rounding).
+        if (LargestIntermediate(x.Shape, outShape, axes) > Array.MaxLength)
+            axes = [.. axes.OrderBy(a => (double)outShape[a] / x.Shape[a])];
+        var current = x;
+        foreach (int axis in axes)
+        {
             var coords = new float[outShape[axis]];
             for (int o = 0; o < coords.Length; o++)
                 coords[o] = Coordinate(coordMode, o, (float)scales[axis], x.Shape[axis], outShape[axis]);
@@ -169,6 +181,19 @@ internal static class Resize
                 : LinearAxis(current, axis, coords);
         }
         return ReferenceEquals(current, x) ? TensorOps.Copy(x) : current;
+    }
+
+    /// <summary>The largest element count of the tensors resizing <paramref name="axes"/> one after another makes.</summary>
+    private static long LargestIntermediate(int[] inShape, int[] outShape, List<int> axes)
+    {
+        var shape = (int[])inShape.Clone();
+        long largest = 0;
+        foreach (int a in axes)
+        {
+            shape[a] = outShape[a];
+            largest = Math.Max(largest, ShapeMath.ElementCountSaturated(shape));
+        }
+        return largest;
     }
 
     /// <summary>
@@ -211,7 +236,7 @@ internal static class Resize
             src[o] = Math.Clamp(Nearest(mode, coords[o], downsampling), 0, inSize - 1);
         var shape = (int[])x.Shape.Clone();
         shape[axis] = outSize;
-        var map = new int[outer * outSize * inner];
+        var map = new int[checked(outer * outSize * inner)];
         int k = 0;
         for (int a = 0; a < outer; a++)
             for (int o = 0; o < outSize; o++)
@@ -227,7 +252,7 @@ internal static class Resize
         var shape = (int[])x.Shape.Clone();
         shape[axis] = outSize;
         var xd = x.Floats;
-        var y = new float[outer * outSize * inner];
+        var y = new float[checked(outer * outSize * inner)];
         for (int o = 0; o < outSize; o++)
         {
             double pos = Math.Clamp((double)coords[o], 0, inSize - 1);
