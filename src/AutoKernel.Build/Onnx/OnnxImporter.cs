@@ -80,8 +80,12 @@ public static class OnnxImporter
             g.Initializers[init.Name] = TensorProtos.ToTensor(init, modelDirectory);
         }
 
+        var inputNames = new HashSet<string>(StringComparer.Ordinal);
         foreach (var input in graph.Input)
         {
+            // ONNX's checker (and so ONNX Runtime) requires single assignment: one name, one input.
+            if (!string.IsNullOrEmpty(input.Name) && !inputNames.Add(input.Name))
+                throw new ModelException($"graph input '{input.Name}' is listed more than once");
             // Models from IR version < 4 also list initializers as graph inputs; those are constants.
             if (g.Initializers.ContainsKey(input.Name))
                 continue;

@@ -55,6 +55,18 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public void Graph_input_listed_twice()
+    {
+        var b = ConvModel(out var x, out var w);
+        b.Output(b.Node("Conv", [x, w], name: "conv"));
+        var model = b.Build();
+        model.Graph.Input.Add(model.Graph.Input[0].Clone());
+        string path = _dir.File("twice.onnx");
+        File.WriteAllBytes(path, model.ToByteArray());
+        AssertOneLineError(Support.Cli.Run("inspect", path), path, "graph input 'x' is listed more than once");
+    }
+
+    [Fact]
     public void Garbage_file()
     {
         string path = _dir.File("garbage.onnx");
