@@ -82,9 +82,6 @@ public static partial class ShapeInference
             var t = produced[i]!;
             if (!t.IsStatic)
                 throw c.Fail($"{node.OpType} output {i} has a non-static shape {ShapeMath.Format(t.Shape)}");
-            // A tensor holds its elements in one array: a shape past that can never be computed.
-            if (ShapeMath.ElementCountSaturated(t.Shape) > Array.MaxLength)
-                throw c.Fail($"{node.OpType} output {i} has shape {ShapeMath.Format(t.Shape)}, more elements than a tensor can hold ({Array.MaxLength})");
             result[i] = t;
         }
         return result;

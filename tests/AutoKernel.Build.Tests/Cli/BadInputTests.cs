@@ -31,17 +31,7 @@ public sealed class BadInputTests : IDisposable
         return path;
     }
 
-    private static string AssertOneLineError(CliResult r, params string[] fragments)
-    {
-        Assert.Equal(1, r.ExitCode);
-        string[] lines = r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Single(lines);
-        Assert.StartsWith("error: ", lines[0]);
-        Assert.DoesNotContain("   at ", r.Error);
-        foreach (string f in fragments)
-            Assert.Contains(f, lines[0]);
-        return lines[0];
-    }
+    private static string AssertOneLineError(CliResult r, params string[] fragments) => Support.Cli.AssertOneLineError(r, fragments);
 
     [Fact]
     public void Truncated_protobuf()

@@ -37,15 +37,9 @@ public sealed class MemoryBombTests : IDisposable
         long before = GC.GetAllocatedBytesForCurrentThread();
         var r = Support.Cli.Run(args);
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(1, r.ExitCode);
-        string[] lines = r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Single(lines);
-        Assert.StartsWith("error: ", lines[0]);
-        Assert.DoesNotContain("   at ", r.Error);
-        foreach (string f in fragments)
-            Assert.True(lines[0].Contains(f, StringComparison.Ordinal), $"\"{f}\" not in: {lines[0]}");
+        string line = Support.Cli.AssertOneLineError(r, fragments);
         Assert.True(allocated < MaxAllocated, $"allocated {allocated} bytes");
-        return lines[0];
+        return line;
     }
 
     private static void AssertRefusedInInspectAndRun(string path, params string[] fragments)

@@ -14,4 +14,20 @@ public static class Cli
         int code = CommandLine.Run(args, stdout, stderr);
         return new CliResult(code, stdout.ToString(), stderr.ToString());
     }
+
+    /// <summary>
+    /// Asserts the tool's promise for bad input: exit 1, exactly one stderr line starting
+    /// "error: " that holds every fragment, and no stack trace. Returns the line.
+    /// </summary>
+    public static string AssertOneLineError(CliResult r, params string[] fragments)
+    {
+        Assert.Equal(1, r.ExitCode);
+        string[] lines = r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("error: ", lines[0]);
+        Assert.DoesNotContain("   at ", r.Error);
+        foreach (string f in fragments)
+            Assert.True(lines[0].Contains(f, StringComparison.Ordinal), $"\"{f}\" not in: {lines[0]}");
+        return lines[0];
+    }
 }
