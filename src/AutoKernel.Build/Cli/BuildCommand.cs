@@ -236,7 +236,8 @@ public static class BuildCommand
             void Report(TuneProgress p) => stdout.WriteLine(TuneCommand.Line(number, tasks.Count, p.Batch.Max(t => t.Gflops), p.Best?.Gflops ?? 0, p.Trials, p.Budget, p.Elapsed.TotalSeconds));
             var outcome = job.Tune(task, TaskExtractor.EpilogueOf(node), [Report], interruption.Token, budget);
             measured += outcome.Measured;
-            if (outcome.Stop == TuneStop.Cancelled)
+            // A signal during a task's last batch ends that task normally: stop here all the same.
+            if (outcome.Stop == TuneStop.Cancelled || interruption.Token.IsCancellationRequested)
             {
                 stdout.WriteLine($"{ProgressPrefix}interrupted; the trials measured so far are in {logPath} and the next build resumes from them");
                 return interruption.ExitCode;

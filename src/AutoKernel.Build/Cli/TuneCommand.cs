@@ -141,7 +141,8 @@ public static class TuneCommand
                 var outcome = job.Tune(task, TaskExtractor.EpilogueOf(node), [printer.Report], interruption.Token);
                 printer.Finish(outcome, settings.Trials);
                 outcomes.Add((number, outcome));
-                if (outcome.Stop == TuneStop.Cancelled)
+                // A signal during a task's last batch ends that task normally: stop here all the same.
+                if (outcome.Stop == TuneStop.Cancelled || interruption.Token.IsCancellationRequested)
                 {
                     stderr.WriteLine(string.Create(ci, $"interrupted: the trials measured so far are in {logPath}; run the same command to resume"));
                     return interruption.ExitCode;
