@@ -193,27 +193,39 @@ public sealed partial class BuildIntegrationTests(PackageFeed feed, ITestOutputH
         Assert.SkipUnless(OperatingSystem.IsLinux(), "sends SIGINT through /proc and kill(1)");
         using var c = new Consumer(feed, "interrupt");
         string model = c.AddZooModel("tiny.onnx", Tiny, ImageSize, seed: 6);
-        var item = new ConsumerModel("tiny.onnx", "Tiny", "Trials=\"32\"");
+        // 96 trials a task: the two tasks left after the signal take long enough that, on a loaded
+        // machine, the progress line still reaches this test while the tool is tuning.
+        const int trials = 96;
+        var item = new ConsumerModel("tiny.onnx", "Tiny", $"Trials=\"{trials}\"");
         c.Write([item]);
 
         bool sent = false;
+        string? interruptFailure = null;
         var interrupted = Dotnet.Run(c.Folder, ["build", "-c", "Release", "-nr:false", .. Plain], onLine: (line, _) =>
         {
             // After the first task: the tool is measuring the second one.
             if (!sent && line.Contains("autokernel: task 1/3", StringComparison.Ordinal))
             {
                 sent = true;
-                Interrupt(c.Folder);
+                try
+                {
+                    Interrupt(c.Folder);
+                }
+                catch (InvalidOperationException e)
+                {
+                    interruptFailure = e.Message;
+                }
             }
         });
         Assert.True(sent, interrupted.Output);
-        Assert.NotEqual(0, interrupted.ExitCode);
+        Assert.Null(interruptFailure);
+        Assert.True(interrupted.ExitCode != 0, "the interrupted build succeeded:\n" + interrupted.Output);
         var error = Assert.Single(interrupted.BuildLines, l => l.Contains(": error ", StringComparison.Ordinal));
         Assert.Contains("AK1013", error);
         string log = c.PathOf("autokernel/tiny.cpu.jsonl");
         var partial = RecordLog.Load(log);
         Assert.Empty(partial.Warnings);
-        Assert.InRange(partial.Records.Count, 32, 3 * 32 - 1);
+        Assert.InRange(partial.Records.Count, trials, 3 * trials - 1);
         var keys = partial.Records.Select(r => (r.WorkloadKey, r.ConfigIndex)).ToHashSet();
 
         var resumed = c.Build(Plain).EnsureSuccess();
