@@ -251,16 +251,18 @@ public sealed partial class BuildIntegrationTests(PackageFeed feed, ITestOutputH
     {
         foreach (string dir in Directory.GetDirectories("/proc"))
         {
-            string cmdline;
+            string[] argv;
             try
             {
-                cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                argv = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 continue;
             }
-            if (cmdline.Contains("autokernel.dll", StringComparison.Ordinal) && cmdline.Contains(" @", StringComparison.Ordinal)
+            // The tool itself: `dotnet exec ... autokernel.dll @rsp`, argument by argument (a shell
+            // or another process that merely mentions the tool on its command line does not match).
+            if (argv.Contains("exec") && argv.Any(a => a.EndsWith("autokernel.dll", StringComparison.Ordinal)) && argv.Any(a => a.StartsWith('@'))
                 && Cwd(dir) == folder)
             {
                 using var kill = Process.Start("kill", ["-INT", Path.GetFileName(dir)]);
