@@ -32,6 +32,8 @@ public sealed class EpilogueActivationTests
         ("Elu", 0.7f, 0f),
         ("Selu", 1.67326319217681884765625f, 1.05070102214813232421875f),
         ("Softplus", 0f, 0f),
+        ("Swish", 1f, 0f),
+        ("Swish", 1.7f, 0f),
     ];
 
     // Output channels (and, depthwise, channels) are 20 or 37: not multiples of 16-float blocks.

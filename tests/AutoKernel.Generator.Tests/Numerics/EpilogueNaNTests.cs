@@ -35,6 +35,8 @@ public sealed class EpilogueNaNTests
         ("Elu", 0.7f, 0f),
         ("Selu", 1.67326319217681884765625f, 1.05070102214813232421875f),
         ("Softplus", 0f, 0f),
+        ("Swish", 1f, 0f),
+        ("Swish", 1.7f, 0f),
     ];
 
     /// <summary>The definition (AutoKernel.Build.Graph.Activations.Apply), NaN-keeping.</summary>

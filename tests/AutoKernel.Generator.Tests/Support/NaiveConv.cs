@@ -53,6 +53,7 @@ public static class NaiveConv
             "Elu" => x >= 0 ? x : alpha * (MathF.Exp(x) - 1f),
             "Selu" => x > 0 ? beta * x : beta * (alpha * MathF.Exp(x) - alpha),
             "Softplus" => MathF.Max(x, 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs(x))),
+            "Swish" => x / (1f + MathF.Exp(-e.Alpha * x)),
             _ => throw new ArgumentException(e.Activation),
         };
     }
