@@ -199,6 +199,11 @@ public sealed partial class BuildIntegrationTests(PackageFeed feed, ITestOutputH
         var item = new ConsumerModel("tiny.onnx", "Tiny", $"Trials=\"{trials}\"");
         c.Write([item]);
 
+        // Ctrl+C is SIGINT. A process that starts with SIGINT ignored (a background job of a
+        // non-interactive shell) passes that on to its children, and .NET keeps an inherited
+        // ignore; then SIGTERM, which the tool handles the same way, stands in for it.
+        string signal = SigIntIgnored() ? "-TERM" : "-INT";
+        output.WriteLine($"signal: {signal}");
         bool sent = false;
         string? interruptFailure = null;
         var interrupted = Dotnet.Run(c.Folder, ["build", "-c", "Release", "-nr:false", .. Plain], onLine: (line, _) =>
@@ -209,7 +214,7 @@ public sealed partial class BuildIntegrationTests(PackageFeed feed, ITestOutputH
                 sent = true;
                 try
                 {
-                    Interrupt(c.Folder);
+                    Interrupt(c.Folder, signal);
                 }
                 catch (InvalidOperationException e)
                 {
@@ -226,7 +231,7 @@ public sealed partial class BuildIntegrationTests(PackageFeed feed, ITestOutputH
         var partial = RecordLog.Load(log);
         Assert.Empty(partial.Warnings);
         Assert.InRange(partial.Records.Count, trials, 3 * trials - 1);
-        var keys = partial.Records.Select(r => (r.WorkloadKey, r.ConfigIndex)).ToHashSet();
+        var keys = partial.Records.Select(Trial).ToHashSet();
 
         var resumed = c.Build(Plain).EnsureSuccess();
         Assert.Contains(resumed.Lines, l => l.Contains("autokernel: tuning 2 of 3 tasks", StringComparison.Ordinal) || l.Contains("autokernel: tuning 3 of 3 tasks", StringComparison.Ordinal));
@@ -234,8 +239,8 @@ public sealed partial class BuildIntegrationTests(PackageFeed feed, ITestOutputH
         Assert.True(full.Records.Count > partial.Records.Count);
         Assert.Empty(full.Warnings);
         // Nothing measured before the interruption was measured again.
-        Assert.Equal(full.Records.Count, full.Records.Select(r => (r.WorkloadKey, r.ConfigIndex)).Distinct().Count());
-        Assert.Subset(full.Records.Select(r => (r.WorkloadKey, r.ConfigIndex)).ToHashSet(), keys);
+        Assert.Equal(full.Records.Count, full.Records.Select(Trial).Distinct().Count());
+        Assert.Subset(full.Records.Select(Trial).ToHashSet(), keys);
         c.RunAndCompare([(item, model)]);
 
         // The budget is spent (or a small space exhausted): a forced rerun of the tool tunes nothing.
@@ -246,8 +251,22 @@ public sealed partial class BuildIntegrationTests(PackageFeed feed, ITestOutputH
         Assert.Equal(full.Records.Count, RecordLog.Load(log).Records.Count);
     }
 
-    /// <summary>SIGINT to the `autokernel build` process started for the project in <paramref name="folder"/>, as Ctrl+C would send.</summary>
-    private static void Interrupt(string folder)
+    /// <summary>
+    /// What names one trial: a configuration index is per template, and a workload's templates
+    /// share indices (two templates' #17 are two different schedules).
+    /// </summary>
+    private static (string Workload, string Template, long Config) Trial(TuningRecord r) => (r.WorkloadKey, r.Template, r.ConfigIndex);
+
+    /// <summary>Whether this process ignores SIGINT (bit 2 - 1 of the SigIgn mask in /proc/self/status).</summary>
+    private static bool SigIntIgnored()
+    {
+        string line = File.ReadLines("/proc/self/status").Single(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        ulong mask = Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16);
+        return (mask & (1UL << (2 - 1))) != 0;
+    }
+
+    /// <summary><paramref name="signal"/> (as kill(1) spells it) to the `autokernel build` process started for the project in <paramref name="folder"/>.</summary>
+    private static void Interrupt(string folder, string signal)
     {
         foreach (string dir in Directory.GetDirectories("/proc"))
         {
@@ -265,7 +284,7 @@ public sealed partial class BuildIntegrationTests(PackageFeed feed, ITestOutputH
             if (argv.Contains("exec") && argv.Any(a => a.EndsWith("autokernel.dll", StringComparison.Ordinal)) && argv.Any(a => a.StartsWith('@'))
                 && Cwd(dir) == folder)
             {
-                using var kill = Process.Start("kill", ["-INT", Path.GetFileName(dir)]);
+                using var kill = Process.Start("kill", [signal, Path.GetFileName(dir)]);
                 kill.WaitForExit();
                 return;
             }
