@@ -18,18 +18,18 @@ public sealed class DenseEmitGoldenTests
     /// Workloads that reach every branch of the emitter: M a multiple of tile_m or not, N a
     /// multiple of the panel width or a partial last vector, one panel or many, one K block or several.
     /// </summary>
-    public static TheoryData<int, int, int, int, string, string> Cases() => new()
+    public static TheoryData<int, int, int, int, string, string, string> Cases() => new()
     {
-        // M, N, K, vector bits, epilogue, SHA-256 of every valid config's source in index order.
-        { 3, 17, 37, 512, "bias+residual+Relu", "faddd9f88687ebab56123c24a8bee4ac7dac898996611407bd15872e39d66e7a" },
-        { 3, 17, 37, 256, "bias+residual+Relu", "75a09de78a664ce996ab7d75513ba3943d44a40e43175f9b0b54e264dec3b742" },
-        { 3, 17, 37, 128, "bias+residual+Relu", "d86d5ada6ee9091c6086be14b31cb637dfe3cc2359c56b29ac284550c6a83847" },
-        { 8, 64, 128, 512, "none", "04a2491bdc99a40f299cec2135a883f46932840e55d917345a8984baa8fe041f" },
-        { 8, 64, 128, 256, "none", "120e0a85bc5714cd34b6e3a81616ac24c6aac271228a2b79493b71ce4a160844" },
-        { 8, 64, 128, 128, "none", "f476236f87f59d76981109b25ab70bca7fb3fecbe88bbcc33ed2f2ea34518634" },
-        { 5, 40, 300, 512, "bias+Clip", "8c7be53644d2e3094a674cc02132650ca5936c63394f71ea4bea6a0a3bbee031" },
-        { 5, 40, 300, 256, "bias+Clip", "f0992318685240514b7270713ad683672896b12c536d07e58f2bcc5d798a98f9" },
-        { 5, 40, 300, 128, "bias+Clip", "eb1061703a55355db6dd64c6108ddc9c66db2c11cc66ded02f5baa7b8065c4d9" },
+        // M, N, K, vector bits, epilogue, SHA-256 of every valid config's source in index order, and of its loop nest.
+        { 3, 17, 37, 512, "bias+residual+Relu", "faddd9f88687ebab56123c24a8bee4ac7dac898996611407bd15872e39d66e7a", "35fe4fb74883bb5a027059e165ba38b55d43d07e8d889cde62175063ded62d8f" },
+        { 3, 17, 37, 256, "bias+residual+Relu", "75a09de78a664ce996ab7d75513ba3943d44a40e43175f9b0b54e264dec3b742", "f44d1f2e82cdd6ca10283c8fe6a72751397b69932c54f5de61a4d32ef2ef0b86" },
+        { 3, 17, 37, 128, "bias+residual+Relu", "d86d5ada6ee9091c6086be14b31cb637dfe3cc2359c56b29ac284550c6a83847", "6f2e21822f63f4f13db4d7f43b4e6e010b2d51db40a461a64b2bea961a16b63b" },
+        { 8, 64, 128, 512, "none", "04a2491bdc99a40f299cec2135a883f46932840e55d917345a8984baa8fe041f", "fe081bcefb2272b0f7b54782bd9ec961d45ebf339b890fa6c677e922dd3edead" },
+        { 8, 64, 128, 256, "none", "120e0a85bc5714cd34b6e3a81616ac24c6aac271228a2b79493b71ce4a160844", "04de43180c80d62f33d7bcbb59dcb7bf7692b8c30fc9b95bf3c2998d17069fce" },
+        { 8, 64, 128, 128, "none", "f476236f87f59d76981109b25ab70bca7fb3fecbe88bbcc33ed2f2ea34518634", "3ff80a592d6dc04cadfa9fc7a11c15b72a2f0f99538a70ee3b1f9c95828add40" },
+        { 5, 40, 300, 512, "bias+Clip", "8c7be53644d2e3094a674cc02132650ca5936c63394f71ea4bea6a0a3bbee031", "1ad66ca7d2c6fd45e37b6be33fa5e29bc459c9351bc63fbd548160ee4efa9f4e" },
+        { 5, 40, 300, 256, "bias+Clip", "f0992318685240514b7270713ad683672896b12c536d07e58f2bcc5d798a98f9", "8949bcf883826bb7c40ffe27ff6710408da630ec12a73a39c0b116521ffb9303" },
+        { 5, 40, 300, 128, "bias+Clip", "eb1061703a55355db6dd64c6108ddc9c66db2c11cc66ded02f5baa7b8065c4d9", "392f7dadb958c1bf4f5a418eb9682ff72010a7a8caca111d626f9326471c4650" },
     };
 
     private static Epilogue EpilogueNamed(string name) => name switch
@@ -42,22 +42,38 @@ public sealed class DenseEmitGoldenTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Every_valid_config_emits_the_recorded_source(int m, int n, int k, int bits, string epilogue, string expected)
+    public void Every_valid_config_emits_the_recorded_source(int m, int n, int k, int bits, string epilogue, string expected, string expectedLoops)
     {
         var template = new DenseTemplate();
         var workload = new DenseWorkload(m, n, k);
         var target = new CpuTarget(bits, 4, "golden");
         var e = EpilogueNamed(epilogue);
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var loops = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         int configs = 0;
         foreach (var config in template.CreateSpace(workload, target).EnumerateValid())
         {
             string source = template.Emit(workload, e, config, target, "Golden", "K");
             sha.AppendData(Encoding.UTF8.GetBytes(config.Index.ToString(CultureInfo.InvariantCulture) + "\n" + source + "\0"));
+            loops.AppendData(Encoding.UTF8.GetBytes(Describe(template.DescribeLoops(workload, config, target)) + "\0"));
             configs++;
         }
         Assert.True(configs > 0);
         string actual = Convert.ToHexStringLower(sha.GetHashAndReset());
-        Assert.True(expected == actual, $"dense {m}x{n}x{k} {bits}-bit {epilogue}: {configs} configs hash to {actual}, recorded {expected}");
+        string actualLoops = Convert.ToHexStringLower(loops.GetHashAndReset());
+        Assert.True(expected == actual, $"dense {m}x{n}x{k} {bits}-bit {epilogue}: {configs} configs' source hashes to {actual}, recorded {expected}");
+        Assert.True(expectedLoops == actualLoops, $"dense {m}x{n}x{k} {bits}-bit {epilogue}: {configs} configs' loop nests hash to {actualLoops}, recorded {expectedLoops}");
+    }
+
+    /// <summary>Everything a <see cref="LoopNest"/> holds, as invariant text.</summary>
+    private static string Describe(LoopNest nest)
+    {
+        var s = new StringBuilder();
+        foreach (var loop in nest.Loops)
+            s.Append(CultureInfo.InvariantCulture, $"{loop.Name}={loop.Extent}:{loop.Annotation};");
+        foreach (var buffer in nest.Buffers)
+            s.Append(CultureInfo.InvariantCulture, $"{buffer.Name}:{buffer.Role}:{buffer.Bytes}:[{string.Join(",", buffer.TouchedPerLevel)}];");
+        s.Append(CultureInfo.InvariantCulture, $"flops={nest.FlopsPerInnermostIteration} regs={nest.VectorRegisters} full={nest.FullTileFraction:R} aux={nest.AuxiliaryFlops},{nest.AuxiliaryBytes}");
+        return s.ToString();
     }
 }
