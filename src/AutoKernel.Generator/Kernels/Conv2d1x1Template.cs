@@ -37,7 +37,7 @@ public sealed class Conv2d1x1Template : KernelTemplate
         var tileP = new Knob("tile_p", KnobKind.Split, Enumerable.Range(1, Math.Min(plane, 32)).Select(t => new[] { Blocks(plane, t), t }));
         var tilePt = Knob.Choice("tile_pt", KnobKind.Other, 1, 2, 4, 8, 16);
         var parallel = Knob.Choice("parallel", KnobKind.Other, 0, 1, 2);
-        int registers = Conv2dNchwcTemplate.RegisterFile(target);
+        int registers = target.VectorRegisters;
         return new ConfigSpace(
             Name,
             [tileIc, tileOc, tileP, tilePt, parallel],

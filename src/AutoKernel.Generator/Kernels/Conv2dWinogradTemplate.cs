@@ -29,7 +29,7 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
     public override ConfigSpace CreateSpace(Workload workload, CpuTarget target)
     {
         int vf = target.VectorFloats;
-        int registers = target.VectorBits == 512 ? 32 : 16;
+        int registers = target.VectorRegisters;
         return new ConfigSpace(
             Name,
             [

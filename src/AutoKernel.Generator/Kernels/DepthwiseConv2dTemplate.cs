@@ -31,7 +31,7 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
         var c = Validate<Conv2dWorkload>(workload);
         int vf = target.VectorFloats;
         int channelVectors = (c.InChannels + vf - 1) / vf;
-        int regs = DenseTemplate.Registers(target);
+        int regs = target.VectorRegisters;
         int ow = c.OutWidth;
         var knobs = new[]
         {

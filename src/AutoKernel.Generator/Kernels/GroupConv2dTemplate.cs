@@ -27,7 +27,7 @@ public sealed class GroupConv2dTemplate : KernelTemplate
     {
         var c = (Conv2dWorkload)workload;
         int kPerGroup = c.OutChannels / c.Groups;
-        int registers = target.VectorBits == 512 ? 32 : 16;
+        int registers = target.VectorRegisters;
         int[] tileK = [.. Enumerable.Range(1, Math.Min(kPerGroup, 8)).Where(t => kPerGroup % t == 0)];
         return new ConfigSpace(
             Name,

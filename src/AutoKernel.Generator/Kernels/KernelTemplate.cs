@@ -17,6 +17,12 @@ public sealed record CpuTarget(int VectorBits, int Cores, string Description)
 
     /// <summary>"Vector512", "Vector256" or "Vector128".</summary>
     public string VectorClass => "Vector" + VectorBits;
+
+    /// <summary>
+    /// Architectural vector registers a micro-kernel may fill: 32 with AVX-512, 16 otherwise (AVX2
+    /// and 128-bit targets). Every template's register constraint and the cost-model features use this.
+    /// </summary>
+    public int VectorRegisters => VectorBits >= 512 ? 32 : 16;
 }
 
 /// <summary>What a fused node adds after its main computation: bias, residual, activation, in that order.</summary>
