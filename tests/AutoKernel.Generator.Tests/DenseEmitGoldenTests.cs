@@ -12,6 +12,12 @@ namespace AutoKernel.Generator.Tests;
 /// so a refactoring of the emitter must leave these hashes alone; a deliberate change to the
 /// emitted code updates them (the failure message prints the new value) and says why in its commit.
 /// </summary>
+/// <remarks>
+/// History: recorded before dense_packed had a plan object, and unchanged by that refactoring (the
+/// loop nests too). The source hashes changed once since, when ForcePortable became an instance
+/// property: the new source with "public bool ForcePortable" put back to "public static bool"
+/// hashed to the old values, so that line is the whole difference.
+/// </remarks>
 public sealed class DenseEmitGoldenTests
 {
     /// <summary>
@@ -21,15 +27,15 @@ public sealed class DenseEmitGoldenTests
     public static TheoryData<int, int, int, int, string, string, string> Cases() => new()
     {
         // M, N, K, vector bits, epilogue, SHA-256 of every valid config's source in index order, and of its loop nest.
-        { 3, 17, 37, 512, "bias+residual+Relu", "faddd9f88687ebab56123c24a8bee4ac7dac898996611407bd15872e39d66e7a", "35fe4fb74883bb5a027059e165ba38b55d43d07e8d889cde62175063ded62d8f" },
-        { 3, 17, 37, 256, "bias+residual+Relu", "75a09de78a664ce996ab7d75513ba3943d44a40e43175f9b0b54e264dec3b742", "f44d1f2e82cdd6ca10283c8fe6a72751397b69932c54f5de61a4d32ef2ef0b86" },
-        { 3, 17, 37, 128, "bias+residual+Relu", "d86d5ada6ee9091c6086be14b31cb637dfe3cc2359c56b29ac284550c6a83847", "6f2e21822f63f4f13db4d7f43b4e6e010b2d51db40a461a64b2bea961a16b63b" },
-        { 8, 64, 128, 512, "none", "04a2491bdc99a40f299cec2135a883f46932840e55d917345a8984baa8fe041f", "fe081bcefb2272b0f7b54782bd9ec961d45ebf339b890fa6c677e922dd3edead" },
-        { 8, 64, 128, 256, "none", "120e0a85bc5714cd34b6e3a81616ac24c6aac271228a2b79493b71ce4a160844", "04de43180c80d62f33d7bcbb59dcb7bf7692b8c30fc9b95bf3c2998d17069fce" },
-        { 8, 64, 128, 128, "none", "f476236f87f59d76981109b25ab70bca7fb3fecbe88bbcc33ed2f2ea34518634", "3ff80a592d6dc04cadfa9fc7a11c15b72a2f0f99538a70ee3b1f9c95828add40" },
-        { 5, 40, 300, 512, "bias+Clip", "8c7be53644d2e3094a674cc02132650ca5936c63394f71ea4bea6a0a3bbee031", "1ad66ca7d2c6fd45e37b6be33fa5e29bc459c9351bc63fbd548160ee4efa9f4e" },
-        { 5, 40, 300, 256, "bias+Clip", "f0992318685240514b7270713ad683672896b12c536d07e58f2bcc5d798a98f9", "8949bcf883826bb7c40ffe27ff6710408da630ec12a73a39c0b116521ffb9303" },
-        { 5, 40, 300, 128, "bias+Clip", "eb1061703a55355db6dd64c6108ddc9c66db2c11cc66ded02f5baa7b8065c4d9", "392f7dadb958c1bf4f5a418eb9682ff72010a7a8caca111d626f9326471c4650" },
+        { 3, 17, 37, 512, "bias+residual+Relu", "f77badc180859ee6267cc13f7ed6a360f722003c20afb9513997920639b190d6", "35fe4fb74883bb5a027059e165ba38b55d43d07e8d889cde62175063ded62d8f" },
+        { 3, 17, 37, 256, "bias+residual+Relu", "32dcd2d28483e8044193b97e18e84b477d7ff7e5d81825a6f5b1daeeee2cbb76", "f44d1f2e82cdd6ca10283c8fe6a72751397b69932c54f5de61a4d32ef2ef0b86" },
+        { 3, 17, 37, 128, "bias+residual+Relu", "d22b23033ffe0194aa97b8a095826b28db7b745fbec4c4aab0a10315626ecaaf", "6f2e21822f63f4f13db4d7f43b4e6e010b2d51db40a461a64b2bea961a16b63b" },
+        { 8, 64, 128, 512, "none", "6bde3b2e216a2450cc6b43f74adf89717f5f6e658bda57604e39dd0ea1cd5e54", "fe081bcefb2272b0f7b54782bd9ec961d45ebf339b890fa6c677e922dd3edead" },
+        { 8, 64, 128, 256, "none", "f34dbc032b3dd7c52d7b06b35dcc8fea988f2f004b96b77da1c9c34063c06851", "04de43180c80d62f33d7bcbb59dcb7bf7692b8c30fc9b95bf3c2998d17069fce" },
+        { 8, 64, 128, 128, "none", "f904b613749508f3cec0a390f0299f4c040ba13d86a367a5918d76dbae691d67", "3ff80a592d6dc04cadfa9fc7a11c15b72a2f0f99538a70ee3b1f9c95828add40" },
+        { 5, 40, 300, 512, "bias+Clip", "181e18d355ab5f72fcb340e025007f1009a6afb2a123c23e9db54beb79374f4e", "1ad66ca7d2c6fd45e37b6be33fa5e29bc459c9351bc63fbd548160ee4efa9f4e" },
+        { 5, 40, 300, 256, "bias+Clip", "8f8a4e180c7f9b952e498de05254519a03f678186263c8281b915e00029d2ea2", "8949bcf883826bb7c40ffe27ff6710408da630ec12a73a39c0b116521ffb9303" },
+        { 5, 40, 300, 128, "bias+Clip", "9237a1cb73caf8775de60fe8b6068535c3834042ba7d038485e46946927294e1", "392f7dadb958c1bf4f5a418eb9682ff72010a7a8caca111d626f9326471c4650" },
     };
 
     private static Epilogue EpilogueNamed(string name) => name switch

@@ -114,8 +114,7 @@ internal sealed class Conv2d1x1Emitter
                 L($"public const int IcBn = {_icBn}, OcBn = {_ocBn};");
                 EmitterShared.PackedStorage(_w, className, wLen, (NeedsMask ? 2 : 1) * _ocb * _ocBn);
                 _w.Line();
-                _w.Line("/// <summary>Runs the portable (Vector128, one pixel at a time) path even where " + vc + " is accelerated.</summary>");
-                _w.Line("public bool ForcePortable { get; set; }");
+                EmitterShared.ForcePortableSwitch(_w, "Runs the portable (Vector128, one pixel at a time) path even where " + vc + " is accelerated.");
                 L($"public int InputLength => {inLen};");
                 L($"public int OutputLength => {outLen};");
                 _w.Line();

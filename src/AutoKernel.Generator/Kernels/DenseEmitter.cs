@@ -210,8 +210,7 @@ internal sealed class DenseEmitter
         L($"private const int NPanels = {p.NPanels}, MBlocks = {p.MBlocks}, KBlocks = {p.KBlocks};");
         EmitterShared.PackedStorage(_w, className, p.PackedWeightsLength, p.PackedBiasLength);
         _w.Line();
-        _w.Line("/// <summary>Forces the portable scalar path (for tests on accelerated machines).</summary>");
-        _w.Line("public static bool ForcePortable { get; set; }");
+        EmitterShared.ForcePortableSwitch(_w, "Forces the portable scalar path (for tests on accelerated machines).");
         _w.Line();
         _w.Line("public int InputLength => M * K;");
         _w.Line("public int OutputLength => M * N;");

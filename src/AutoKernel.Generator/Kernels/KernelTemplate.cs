@@ -29,6 +29,7 @@ public sealed record CpuTarget(int VectorBits, int Cores, string Description)
 public sealed record Epilogue(bool Bias, bool Residual, string Activation, float Alpha, float Beta)
 {
     public static readonly Epilogue None = new(false, false, "", 0, 0);
+
 }
 
 /// <summary>
@@ -52,7 +53,8 @@ public abstract class KernelTemplate
     /// same kernel never clash when one references the other). Shapes are constants; the hot loops are
     /// unsafe pointer code with [MethodImpl(MethodImplOptions.AggressiveOptimization)], and they
     /// allocate nothing. The code runs on any machine: it uses the target's vector width where that
-    /// is accelerated and a portable path otherwise.
+    /// is accelerated and a portable path otherwise, or where the instance's <c>ForcePortable</c>
+    /// property is set (see <see cref="EmitterShared"/>).
     /// </summary>
     public abstract string Emit(Workload workload, Epilogue epilogue, Config config, CpuTarget target, string ns, string className);
 
