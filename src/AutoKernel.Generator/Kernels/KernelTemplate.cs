@@ -30,6 +30,12 @@ public sealed record Epilogue(bool Bias, bool Residual, string Activation, float
 {
     public static readonly Epilogue None = new(false, false, "", 0, 0);
 
+    /// <summary>
+    /// The record's usual text, with the parameters formatted in the invariant culture (emitters
+    /// write it into source comments, which must not depend on the build machine's culture).
+    /// </summary>
+    public override string ToString() =>
+        FormattableString.Invariant($"Epilogue {{ Bias = {Bias}, Residual = {Residual}, Activation = {Activation}, Alpha = {Alpha}, Beta = {Beta} }}");
 }
 
 /// <summary>
