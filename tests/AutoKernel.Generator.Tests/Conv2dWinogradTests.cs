@@ -49,7 +49,7 @@ public sealed class Conv2dWinogradTests
             var kernel = KernelCompiler.Compile(source, "T.Winograd");
             foreach (bool portable in new[] { false, true })
             {
-                kernel.GetType().GetProperty("ForcePortable", BindingFlags.Public | BindingFlags.Static)!.SetValue(null, portable);
+                KernelBatch.SetPortable(kernel, portable);
                 var actual = KernelBatch.Run(kernel, x, weights, bias, res, expected.Length, pool);
                 KernelBatch.AssertClose(expected, actual, $"{config} portable={portable}");
             }

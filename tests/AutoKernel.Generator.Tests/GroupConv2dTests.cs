@@ -44,7 +44,7 @@ public sealed class GroupConv2dTests
         {
             foreach (bool portable in new[] { false, true })
             {
-                kernels[i].GetType().GetProperty("ForcePortable", BindingFlags.Public | BindingFlags.Static)!.SetValue(null, portable);
+                KernelBatch.SetPortable(kernels[i], portable);
                 var actual = KernelBatch.Run(kernels[i], x, weights, bias, res, expected.Length, pool);
                 KernelBatch.AssertClose(expected, actual, $"{picked[i]} portable={portable}");
             }

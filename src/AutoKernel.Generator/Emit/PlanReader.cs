@@ -139,7 +139,7 @@ public static class PlanReader
         var space = template.CreateSpace(workload, target.ToCpuTarget());
         if (t.ConfigIndex >= space.Size || !space.IsValid(space.Decode(t.ConfigIndex)))
             return (null, $"config {t.ConfigIndex.ToString(CultureInfo.InvariantCulture)} is not a valid point of {t.Template}'s space for this workload (the plan is from another AutoKernel version?)");
-        if (t.Epilogue.Activation.Length > 0 && !IsActivation(t.Epilogue.Activation))
+        if (!EpilogueCode.IsActivation(t.Epilogue.Activation))
             return (null, $"unknown epilogue activation '{t.Epilogue.Activation}'");
         return (KernelNames.Tuned(t.Template, t.ConfigIndex, workload, t.Epilogue), null);
     }
@@ -158,19 +158,6 @@ public static class PlanReader
         if (!FixedKernels.Supports(op))
             return (null, $"this AutoKernel version has no fixed kernel for {f.OpType} with these shapes and attributes");
         return (KernelNames.Fixed(op), null);
-    }
-
-    private static bool IsActivation(string name)
-    {
-        try
-        {
-            EpilogueCode.Scalar(new Epilogue(false, false, name, 0, 0), "x");
-            return true;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
     }
 
     private static bool IsMemberName(string name, ModelPlan plan)

@@ -37,7 +37,7 @@ public sealed class Conv2d1x1Template : KernelTemplate
         var tileP = new Knob("tile_p", KnobKind.Split, Enumerable.Range(1, Math.Min(plane, 32)).Select(t => new[] { Blocks(plane, t), t }));
         var tilePt = Knob.Choice("tile_pt", KnobKind.Other, 1, 2, 4, 8, 16);
         var parallel = Knob.Choice("parallel", KnobKind.Other, 0, 1, 2);
-        int registers = Conv2dNchwcTemplate.RegisterFile(target);
+        int registers = target.VectorRegisters;
         return new ConfigSpace(
             Name,
             [tileIc, tileOc, tileP, tilePt, parallel],
@@ -114,8 +114,7 @@ internal sealed class Conv2d1x1Emitter
                 L($"public const int IcBn = {_icBn}, OcBn = {_ocBn};");
                 EmitterShared.PackedStorage(_w, className, wLen, (NeedsMask ? 2 : 1) * _ocb * _ocBn);
                 _w.Line();
-                _w.Line("/// <summary>Runs the portable (Vector128, one pixel at a time) path even where " + vc + " is accelerated.</summary>");
-                _w.Line("public bool ForcePortable { get; set; }");
+                EmitterShared.ForcePortableSwitch(_w, "Runs the portable (Vector128, one pixel at a time) path even where " + vc + " is accelerated.");
                 L($"public int InputLength => {inLen};");
                 L($"public int OutputLength => {outLen};");
                 _w.Line();

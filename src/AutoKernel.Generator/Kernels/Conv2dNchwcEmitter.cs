@@ -196,8 +196,7 @@ internal sealed class Conv2dNchwcEmitter
         // Bias (padded to whole oc blocks), then, when needed, an all-ones/zero bit mask that keeps padded channels at 0.
         EmitterShared.PackedStorage(_w, className, p.WeightLength, (NeedsMask ? 2 : 1) * p.OCB * p.OcBn);
         _w.Line();
-        _w.Line("/// <summary>Runs the portable path even where " + vc + " is accelerated (tests, and machines where it is slow).</summary>");
-        _w.Line("public bool ForcePortable { get; set; }");
+        EmitterShared.ForcePortableSwitch(_w, "Runs the portable path even where " + vc + " is accelerated (tests, and machines where it is slow).");
         _w.Line();
         L($"public int InputLength => {p.InputLength};");
         L($"public int OutputLength => {p.OutputLength};");

@@ -36,8 +36,8 @@ public sealed class Conv2dNchwcTemplate : KernelTemplate
     public static int RegistersNeeded(int tileOw, int ocBn, CpuTarget target) =>
         tileOw * (ocBn / target.VectorFloats) + ocBn / target.VectorFloats + 1;
 
-    /// <summary>Architectural vector registers: 32 with AVX-512, 16 otherwise.</summary>
-    public static int RegisterFile(CpuTarget target) => target.VectorBits >= 512 ? 32 : 16;
+    /// <summary>Architectural vector registers: <see cref="CpuTarget.VectorRegisters"/> (kept for existing callers).</summary>
+    public static int RegisterFile(CpuTarget target) => target.VectorRegisters;
 
     public override string Name => "conv2d_nchwc";
 
@@ -65,7 +65,7 @@ public sealed class Conv2dNchwcTemplate : KernelTemplate
         var order = Knob.Reorder("order", [0, 1, 2], [1, 0, 2], [1, 2, 0]);
         var parallel = Knob.Choice("parallel", KnobKind.Other, ParallelOcRows, ParallelRowsOcOuter, ParallelRowsOcInner);
 
-        int registers = RegisterFile(target);
+        int registers = target.VectorRegisters;
         return new ConfigSpace(
             Name,
             [tileIc, tileOc, tileOw, tileOh, unrollKw, order, parallel],

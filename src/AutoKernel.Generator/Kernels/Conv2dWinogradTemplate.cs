@@ -29,7 +29,7 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
     public override ConfigSpace CreateSpace(Workload workload, CpuTarget target)
     {
         int vf = target.VectorFloats;
-        int registers = target.VectorBits == 512 ? 32 : 16;
+        int registers = target.VectorRegisters;
         return new ConfigSpace(
             Name,
             [
@@ -152,8 +152,7 @@ public sealed class Conv2dWinogradTemplate : KernelTemplate
                 w.Line("_pm = (float*)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_m));");
             });
             w.Line();
-            w.Line("/// <summary>Forces the portable path even where the tuned vector width is accelerated (tests compare both paths).</summary>");
-            w.Line("public static bool ForcePortable { get; set; }");
+            EmitterShared.ForcePortableSwitch(w, "Forces the portable path even where the tuned vector width is accelerated (tests compare both paths).");
             w.Line();
             w.Line("public int InputLength => N * CP * H * W;");
             w.Line("public int OutputLength => N * KPV * OH * OW;");

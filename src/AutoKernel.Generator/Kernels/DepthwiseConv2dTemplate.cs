@@ -31,7 +31,7 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
         var c = Validate<Conv2dWorkload>(workload);
         int vf = target.VectorFloats;
         int channelVectors = (c.InChannels + vf - 1) / vf;
-        int regs = DenseTemplate.Registers(target);
+        int regs = target.VectorRegisters;
         int ow = c.OutWidth;
         var knobs = new[]
         {
@@ -153,8 +153,7 @@ public sealed class DepthwiseConv2dTemplate : KernelTemplate
                 // Bias (padded to whole channel blocks), then, when needed, an all-ones/zero bit mask that keeps padded channels at 0.
                 EmitterShared.PackedStorage(w, className, checked((long)cBlocks * KH * KW * cb), checked((mask ? 2L : 1L) * cBlocks * cb));
                 w.Line();
-                w.Line("/// <summary>Forces the portable scalar path (for tests on accelerated machines).</summary>");
-                w.Line("public static bool ForcePortable { get; set; }");
+                EmitterShared.ForcePortableSwitch(w, "Forces the portable scalar path (for tests on accelerated machines).");
                 w.Line();
                 w.Line("public int InputLength => B * CBlocks * CB * H * W;");
                 w.Line("public int OutputLength => B * CBlocks * CB * OH * OW;");

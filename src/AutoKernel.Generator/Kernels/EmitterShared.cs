@@ -7,9 +7,25 @@ using static System.FormattableString;
 
 namespace AutoKernel.Generator.Kernels;
 
-/// <summary>Small pieces of emitted code shared by the convolution emitters.</summary>
+/// <summary>Small pieces of emitted code shared by the emitters.</summary>
+/// <remarks>
+/// Every tuned kernel has a main path in the target's vector width and a portable path, and an
+/// instance property <c>ForcePortable</c> (written by <see cref="ForcePortableSwitch"/>) that Run
+/// reads to take the portable path where the main one would run. It is per instance, not static,
+/// so tests (and apps) that set it on one kernel never change another running at the same time.
+/// </remarks>
 internal static class EmitterShared
 {
+    /// <summary>
+    /// Writes the kernel's <c>public bool ForcePortable { get; set; }</c>, documented by
+    /// <paramref name="summary"/>: the one convention for every tuned kernel (see the remarks on this class).
+    /// </summary>
+    public static void ForcePortableSwitch(CodeWriter w, string summary)
+    {
+        w.Line("/// <summary>" + summary + "</summary>");
+        w.Line("public bool ForcePortable { get; set; }");
+    }
+
     /// <summary>
     /// The condition under which the emitted main path runs. Vector512.IsHardwareAccelerated is
     /// false on some AVX-512 CPUs where the runtime prefers 256-bit code by default (throttling

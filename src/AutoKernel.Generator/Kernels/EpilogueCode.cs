@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 
 namespace AutoKernel.Generator.Kernels;
 
@@ -18,6 +20,16 @@ namespace AutoKernel.Generator.Kernels;
 /// </remarks>
 public static class EpilogueCode
 {
+    /// <summary>
+    /// Every activation <see cref="Vector"/> and <see cref="Scalar"/> emit, "" (none) first: the
+    /// one list of what an epilogue (tuned or fixed kernel) may name.
+    /// </summary>
+    public static IReadOnlyList<string> Activations { get; } =
+        ["", "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "Softplus", "Swish"];
+
+    /// <summary>Whether <paramref name="activation"/> is one of <see cref="Activations"/> ("" included).</summary>
+    public static bool IsActivation(string activation) => Activations.Contains(activation);
+
     /// <summary>A float literal that round-trips ("1.5f", "float.NegativeInfinity").</summary>
     public static string Float(float value) =>
         float.IsPositiveInfinity(value) ? "float.PositiveInfinity"

@@ -27,7 +27,7 @@ public sealed class GroupConv2dTemplate : KernelTemplate
     {
         var c = (Conv2dWorkload)workload;
         int kPerGroup = c.OutChannels / c.Groups;
-        int registers = target.VectorBits == 512 ? 32 : 16;
+        int registers = target.VectorRegisters;
         int[] tileK = [.. Enumerable.Range(1, Math.Min(kPerGroup, 8)).Where(t => kPerGroup % t == 0)];
         return new ConfigSpace(
             Name,
@@ -148,8 +148,7 @@ public sealed class GroupConv2dTemplate : KernelTemplate
                 w.Line(Invariant($"private const int TK = {tk}, TOW = {tow}, VF = {vf}, KBlocks = {kBlocks}, OwLo = {owLo}, OwHi = {owHi};"));
                 EmitterShared.PackedStorage(w, className, checked((long)c.OutChannels * cg * c.KernelHeight * c.KernelWidth), c.OutChannels);
                 w.Line();
-                w.Line("/// <summary>Forces the portable scalar path (tests compare both paths).</summary>");
-                w.Line("public static bool ForcePortable { get; set; }");
+                EmitterShared.ForcePortableSwitch(w, "Forces the portable scalar path (tests compare both paths).");
                 w.Line();
                 w.Line("public int InputLength => N * C * H * W;");
                 w.Line("public int OutputLength => N * K * OH * OW;");

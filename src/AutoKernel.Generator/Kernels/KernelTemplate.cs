@@ -17,12 +17,25 @@ public sealed record CpuTarget(int VectorBits, int Cores, string Description)
 
     /// <summary>"Vector512", "Vector256" or "Vector128".</summary>
     public string VectorClass => "Vector" + VectorBits;
+
+    /// <summary>
+    /// Architectural vector registers a micro-kernel may fill: 32 with AVX-512, 16 otherwise (AVX2
+    /// and 128-bit targets). Every template's register constraint and the cost-model features use this.
+    /// </summary>
+    public int VectorRegisters => VectorBits >= 512 ? 32 : 16;
 }
 
 /// <summary>What a fused node adds after its main computation: bias, residual, activation, in that order.</summary>
 public sealed record Epilogue(bool Bias, bool Residual, string Activation, float Alpha, float Beta)
 {
     public static readonly Epilogue None = new(false, false, "", 0, 0);
+
+    /// <summary>
+    /// The record's usual text, with the parameters formatted in the invariant culture (emitters
+    /// write it into source comments, which must not depend on the build machine's culture).
+    /// </summary>
+    public override string ToString() =>
+        FormattableString.Invariant($"Epilogue {{ Bias = {Bias}, Residual = {Residual}, Activation = {Activation}, Alpha = {Alpha}, Beta = {Beta} }}");
 }
 
 /// <summary>
@@ -46,7 +59,8 @@ public abstract class KernelTemplate
     /// same kernel never clash when one references the other). Shapes are constants; the hot loops are
     /// unsafe pointer code with [MethodImpl(MethodImplOptions.AggressiveOptimization)], and they
     /// allocate nothing. The code runs on any machine: it uses the target's vector width where that
-    /// is accelerated and a portable path otherwise.
+    /// is accelerated and a portable path otherwise, or where the instance's <c>ForcePortable</c>
+    /// property is set (see <see cref="EmitterShared"/>).
     /// </summary>
     public abstract string Emit(Workload workload, Epilogue epilogue, Config config, CpuTarget target, string ns, string className);
 

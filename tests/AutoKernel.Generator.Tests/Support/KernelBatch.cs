@@ -12,10 +12,18 @@ public sealed record KernelCase(Workload Workload, Epilogue Epilogue, Config Con
 {
     public Type? Type { get; set; }
 
-    public ITunedKernel Create() => (ITunedKernel)Activator.CreateInstance(Type!)!;
+    /// <summary>Whether kernels from <see cref="Create"/> have their ForcePortable switch set.</summary>
+    public bool Portable { get; private set; }
 
-    /// <summary>Sets the emitted class's ForcePortable switch.</summary>
-    public void SetPortable(bool value) => Type!.GetProperty("ForcePortable", BindingFlags.Public | BindingFlags.Static)!.SetValue(null, value);
+    public ITunedKernel Create()
+    {
+        var kernel = (ITunedKernel)Activator.CreateInstance(Type!)!;
+        KernelBatch.SetPortable(kernel, Portable);
+        return kernel;
+    }
+
+    /// <summary>Sets the ForcePortable switch of the kernels <see cref="Create"/> makes from now on.</summary>
+    public void SetPortable(bool value) => Portable = value;
 
     public override string ToString() => $"{Workload.Shape} {Target.VectorClass} [{Config}] bias={Epilogue.Bias} res={Epilogue.Residual} act={Epilogue.Activation}";
 }

@@ -215,8 +215,6 @@ internal static class FixedEmit
     public static Epilogue ActivationOf(FixedOp op) =>
         new(false, false, op.GetString("activation", ""), op.GetFloat("activation_alpha", 0f), op.GetFloat("activation_beta", 0f));
 
-    public static readonly string[] ActivationNames =
-        { "", "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "Softplus", "Swish" };
-
-    public static bool KnownActivation(FixedOp op) => Array.IndexOf(ActivationNames, op.GetString("activation", "")) >= 0;
+    /// <summary>Whether the op's fused activation is one the epilogue code emits (<see cref="EpilogueCode.Activations"/>).</summary>
+    public static bool KnownActivation(FixedOp op) => EpilogueCode.IsActivation(op.GetString("activation", ""));
 }
