@@ -20,7 +20,7 @@ public sealed class KernelBaselineTests
     /// One kernel per template: channel counts off the vector width, and an epilogue with float
     /// parameters (culture-sensitive if formatted carelessly: 0.1 is "0,1" in de-DE, -0.5 is "−0,5" in sv-SE).
     /// </summary>
-    private static readonly (string Template, Workload Workload, Epilogue Epilogue, int Bits)[] Kernels =
+    internal static readonly (string Template, Workload Workload, Epilogue Epilogue, int Bits)[] Kernels =
     [
         ("conv2d_nchwc", new Conv2dWorkload(1, 5, 7, 9, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), new Epilogue(true, true, "LeakyRelu", 0.1f, 0f), 512),
         ("conv2d_1x1_nchwc", new Conv2dWorkload(1, 6, 5, 7, 20, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), new Epilogue(true, false, "HardSigmoid", 0.3f, 0.4f), 512),

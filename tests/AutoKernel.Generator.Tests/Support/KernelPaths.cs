@@ -75,6 +75,19 @@ public static class KernelPaths
             check(kernel, false);
     }
 
+    /// <summary>
+    /// The paths of <paramref name="target"/>'s kernels that can run here, as ForcePortable values:
+    /// the main path (false) where it runs, then the portable path (true) always; reports them. For
+    /// tests whose claim does not depend on the path (the path only widens what they cover).
+    /// </summary>
+    public static IReadOnlyList<bool> PathsThatRun(CpuTarget target)
+    {
+        bool[] paths = MainPathRuns(target) ? [false, true] : [true];
+        Report(target, portable: false);
+        Report(target, portable: true);
+        return paths;
+    }
+
     private static string SkipReason(CpuTarget target) =>
         $"the {target.VectorClass} main path of {target.VectorBits}-bit kernels cannot run on this machine ({EmitterShared.Accelerated(target.VectorClass)} is false)";
 }
