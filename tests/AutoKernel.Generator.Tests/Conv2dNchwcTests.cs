@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Reflection;
 using AutoKernel.Generator.Tests.Support;
 using AutoKernel.Generator.Kernels;
 using AutoKernel.Generator.Schedules;
@@ -11,9 +10,8 @@ namespace AutoKernel.Generator.Tests;
 
 public sealed class Conv2dNchwcTests
 {
-    private static readonly CpuTarget Avx512 = new(512, 2, "test AVX-512");
-    private static readonly CpuTarget Avx2 = new(256, 2, "test AVX2");
-    private static readonly CpuTarget Sse = new(128, 2, "test SSE");
+    private static readonly CpuTarget Avx512 = KernelPaths.Avx512;
+    private static readonly CpuTarget Avx2 = KernelPaths.Avx2;
     private static readonly Conv2dNchwcTemplate Template = new();
 
     private static Conv2dWorkload Conv(int n, int ic, int h, int w, int oc, int kh, int kw, int stride = 1, int pad = 0, int dilation = 1) =>
@@ -108,12 +106,17 @@ public sealed class Conv2dNchwcTests
         }
     }
 
-    [Fact]
-    public void Sampled_configs_match_the_reference_on_edge_shapes()
+    /// <summary>Kernels for one vector width (two per shape at 512 bits, one at 256 and 128): portable path, then main path.</summary>
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    [InlineData(128)]
+    public void Sampled_configs_match_the_reference_on_edge_shapes(int bits)
     {
-        var random = new Random(1234);
+        var target = KernelPaths.Target(bits);
+        var random = new Random(1234 + bits);
         var cases = new List<Case>();
-        foreach (var target in new[] { Avx512, Avx512, Avx2, Sse })
+        for (int round = 0; round < (bits == 512 ? 2 : 1); round++)
         {
             foreach (var workload in EdgeShapes)
             {
@@ -122,16 +125,23 @@ public sealed class Conv2dNchwcTests
                 cases.Add(new Case(workload, Epilogues[cases.Count % Epilogues.Length], config, target));
             }
         }
-        CheckAll(cases, random);
+        CheckAll(cases, target, random);
     }
 
-    [Fact]
-    public void Every_order_parallel_and_unroll_choice_is_correct()
+    /// <summary>
+    /// Every (order, parallel) pair, with unroll_kw alternating so that each width sees both unroll
+    /// choices; the other parity of unroll_kw at the other width.
+    /// </summary>
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    public void Every_order_parallel_and_unroll_choice_is_correct(int bits)
     {
         // A 3x5 kernel with pads, stride 2 in width: enumerate the structural knobs with random tiles.
+        var target = KernelPaths.Target(bits);
         var workload = new Conv2dWorkload(2, 6, 9, 17, 20, 3, 5, 1, 2, 1, 2, 1, 2, 1, 1, 1);
-        var space = Template.CreateSpace(workload, Avx512);
-        var random = new Random(99);
+        var space = Template.CreateSpace(workload, target);
+        var random = new Random(99 + bits);
         var cases = new List<Case>();
         for (int order = 0; order < 3; order++)
         {
@@ -139,6 +149,8 @@ public sealed class Conv2dNchwcTests
             {
                 for (int unroll = 0; unroll < 2; unroll++)
                 {
+                    if ((order + parallel + unroll + (bits == 512 ? 0 : 1)) % 2 != 0)
+                        continue;
                     Config config;
                     do
                     {
@@ -149,11 +161,12 @@ public sealed class Conv2dNchwcTests
                         config = space.FromChoices(choices);
                     }
                     while (!space.IsValid(config));
-                    cases.Add(new Case(workload, Epilogues[cases.Count % Epilogues.Length], config, Avx512));
+                    cases.Add(new Case(workload, Epilogues[cases.Count % Epilogues.Length], config, target));
                 }
             }
         }
-        CheckAll(cases, random, threads: 2);
+        Assert.Equal(9, cases.Count);
+        CheckAll(cases, target, random, threads: 2);
     }
 
     [Fact]
@@ -175,11 +188,16 @@ public sealed class Conv2dNchwcTests
         Assert.All(space.EnumerateValid(), c => Assert.True((c["tile_p"][1] + 1) * (c["tile_oc"][1] / 16) + 1 <= 32));
     }
 
-    [Fact]
-    public void Conv1x1_sampled_configs_match_the_reference()
+    /// <summary>Two kernels per shape at 512 and 256 bits, one at 128: portable path, then main path.</summary>
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    [InlineData(128)]
+    public void Conv1x1_sampled_configs_match_the_reference(int bits)
     {
         var t = new Conv2d1x1Template();
-        var random = new Random(4321);
+        var target = KernelPaths.Target(bits);
+        var random = new Random(4321 + bits);
         Conv2dWorkload[] shapes =
         [
             Conv(1, 17, 7, 13, 33, 1, 1),
@@ -189,17 +207,17 @@ public sealed class Conv2dNchwcTests
             Conv(2, 24, 9, 11, 48, 1, 1),
         ];
         var cases = new List<Case>();
-        foreach (var target in new[] { Avx512, Avx512, Avx512, Avx2, Sse })
+        for (int round = 0; round < (bits == 128 ? 1 : 2); round++)
         {
             foreach (var workload in shapes)
                 cases.Add(new Case(workload, Epilogues[cases.Count % Epilogues.Length], Sample(t.CreateSpace(workload, target), random), target, t));
         }
-        CheckAll(cases, random, threads: 2);
+        CheckAll(cases, target, random, threads: 2);
     }
 
     /// <summary>
-    /// Single-thread speed of sampled schedules on 1x64x56x56 -> 64, 3x3, pad 1. Opt-in
-    /// (AUTOKERNEL_PERF=1): it prints GFLOPS and takes a few seconds.
+    /// Single-thread speed of sampled schedules on 1x64x56x56 -> 64, 3x3, pad 1, on the AVX-512
+    /// main path. Opt-in (AUTOKERNEL_PERF=1; skipped otherwise): it prints GFLOPS and takes a few seconds.
     /// </summary>
     [Fact]
     public void Perf_resnet_3x3() => Perf(Template, Conv(1, 64, 56, 56, 64, 3, 3, pad: 1));
@@ -210,8 +228,8 @@ public sealed class Conv2dNchwcTests
 
     private static void Perf(KernelTemplate template, Conv2dWorkload workload)
     {
-        if (Environment.GetEnvironmentVariable("AUTOKERNEL_PERF") != "1")
-            return;
+        Assert.SkipUnless(Environment.GetEnvironmentVariable("AUTOKERNEL_PERF") == "1", "a measurement, not a check: set AUTOKERNEL_PERF=1 to run it");
+        KernelPaths.RequireMainPath(Avx512);
         var space = template.CreateSpace(workload, Avx512);
         var random = new Random(7);
         var configs = new List<Config>
@@ -281,19 +299,18 @@ public sealed class Conv2dNchwcTests
         }
     }
 
-    private static void CheckAll(List<Case> cases, Random random, int threads = 1)
+    /// <summary>
+    /// Compiles the cases (all for <paramref name="target"/>) and checks each on the portable path,
+    /// then on the main path where it runs here (the test is skipped, saying so, where it does not).
+    /// </summary>
+    private static void CheckAll(List<Case> cases, CpuTarget target, Random random, int threads = 1)
     {
+        Assert.All(cases, c => Assert.Equal(target, c.Target));
         var kernels = KernelCompiler.CompileMany(
             cases.Select((c, i) => (c.Emitter ?? Template).Emit(c.Workload, c.Epilogue, c.Config, c.Target, "Gen", "K" + i)),
             cases.Select((_, i) => "Gen.K" + i));
         using var pool = new WorkerPool(threads);
-        for (int i = 0; i < cases.Count; i++)
-        {
-            // Main path (the target's vector class, accelerated on the test machine for 128/256/512)
-            // and the portable path, forced through the emitted ForcePortable property.
-            Check(cases[i], kernels[i], random, pool, portable: false);
-            Check(cases[i], kernels[i], random, pool, portable: true);
-        }
+        KernelPaths.OnBothPaths(target, [.. Enumerable.Range(0, cases.Count)], (i, portable) => Check(cases[i], kernels[i], random, pool, portable));
     }
 
     private static unsafe void Check(Case c, ITunedKernel kernel, Random random, WorkerPool pool, bool portable)
@@ -301,7 +318,7 @@ public sealed class Conv2dNchwcTests
         var w = c.Workload;
         var e = c.Epilogue;
         string what = $"{w.Shape} {e} {c.Config} {c.Target.VectorClass} portable={portable}";
-        kernel.GetType().GetProperty("ForcePortable")!.SetValue(kernel, portable);
+        KernelBatch.SetPortable(kernel, portable);
         var input = NaiveConv.Random(random, w.Batch * w.InChannels * w.InHeight * w.InWidth);
         var weights = NaiveConv.Random(random, w.OutChannels * w.InChannels * w.KernelHeight * w.KernelWidth);
         var bias = e.Bias ? NaiveConv.Random(random, w.OutChannels) : null;
@@ -337,6 +354,4 @@ public sealed class Conv2dNchwcTests
                 Assert.Fail($"{what}: element {i} is {actual[i]}, expected {expected[i]}");
         }
     }
-
-    /// <summary>Naive direct convolution (double accumulation) + bias + residual + activation.</summary>
 }

@@ -7,9 +7,9 @@ namespace AutoKernel.Generator.Tests;
 
 public sealed class DepthwiseConv2dTests
 {
-    private static readonly CpuTarget Avx512 = new(512, 2, "test AVX-512");
-    private static readonly CpuTarget Avx2 = new(256, 2, "test AVX2");
-    private static readonly CpuTarget Sse = new(128, 2, "test 128-bit");
+    private static readonly CpuTarget Avx512 = KernelPaths.Avx512;
+    private static readonly CpuTarget Avx2 = KernelPaths.Avx2;
+    private static readonly CpuTarget Sse = KernelPaths.Sse;
 
     private static Conv2dWorkload Dw(int batch, int c, int h, int w, int k, int stride, int pad, int dilation = 1) =>
         new(batch, c, h, w, c, k, k, stride, stride, pad, pad, pad, pad, dilation, dilation, c);
@@ -58,7 +58,8 @@ public sealed class DepthwiseConv2dTests
         return y;
     }
 
-    private static List<KernelCase> Sample(int perShape, int seed)
+    /// <summary><paramref name="perShape"/> random kernels for each shape and target.</summary>
+    private static List<KernelCase> Sample(int perShape, int seed, params CpuTarget[] targets)
     {
         var template = new DepthwiseConv2dTemplate();
         var rng = new Random(seed);
@@ -66,13 +67,12 @@ public sealed class DepthwiseConv2dTests
         foreach (var d in Shapes)
         {
             Assert.True(template.Supports(d));
-            foreach (var target in new[] { Avx512, Avx2, Sse })
+            foreach (var target in targets)
             {
                 var space = template.CreateSpace(d, target);
                 var valid = space.EnumerateValid().ToList();
                 Assert.NotEmpty(valid);
-                int count = target == Avx512 ? perShape : Math.Max(1, perShape / 3);
-                for (int i = 0; i < count; i++)
+                for (int i = 0; i < perShape; i++)
                 {
                     var config = valid[rng.Next(valid.Count)];
                     var e = KernelBatch.Epilogues[rng.Next(KernelBatch.Epilogues.Length)];
@@ -97,10 +97,16 @@ public sealed class DepthwiseConv2dTests
         KernelBatch.AssertClose(expected, actual, c.ToString());
     }
 
-    [Fact]
-    public void Sampled_configs_match_the_naive_loops()
+    /// <summary>The main path of each width's kernels (4 per shape at 512 bits, 2 at 256, 1 at 128); skipped where it cannot run.</summary>
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    [InlineData(128)]
+    public void Sampled_configs_match_the_naive_loops(int bits)
     {
-        var cases = Sample(perShape: 5, seed: 4321);
+        var target = KernelPaths.Target(bits);
+        KernelPaths.RequireMainPath(target);
+        var cases = Sample(perShape: bits switch { 512 => 4, 256 => 2, _ => 1 }, seed: 4321 + bits, target);
         KernelBatch.Compile(cases);
         var rng = new Random(11);
         // Mostly one thread (fast on a busy 2-core machine); every 4th case on 2 threads.
@@ -111,19 +117,24 @@ public sealed class DepthwiseConv2dTests
             Check(c, rng, i++ % 4 == 3 ? two : one);
     }
 
-    [Fact]
-    public void Unrolled_kw_taps_with_strides_dilations_and_asymmetric_padding()
+    /// <summary>The main path of one-vector channel blocks with unrolled taps, at 512 and 256 bits; skipped where it cannot run.</summary>
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    public void Unrolled_kw_taps_with_strides_dilations_and_asymmetric_padding(int bits)
     {
+        var target = KernelPaths.Target(bits);
+        KernelPaths.RequireMainPath(target);
         var template = new DepthwiseConv2dTemplate();
         var cases = new List<KernelCase>();
         foreach (var d in new[] { Shapes[1], Shapes[2], Shapes[4], Shapes[6], Shapes[8] })
         {
-            var space = template.CreateSpace(d, Avx512);
-            foreach (var cfg in space.EnumerateValid().Where(c => c.Value("unroll_kw") == 1 && c.Value("cb") == 16 && c.Value("tile_ow") is 2 or 3 or 8))
+            var space = template.CreateSpace(d, target);
+            foreach (var cfg in space.EnumerateValid().Where(c => c.Value("unroll_kw") == 1 && c.Value("cb") == target.VectorFloats && c.Value("tile_ow") is 2 or 3 or 8))
             {
                 var e = KernelBatch.Epilogues[cases.Count % KernelBatch.Epilogues.Length];
                 string name = $"DwU{cases.Count}";
-                cases.Add(new KernelCase(d, e, cfg, Avx512, name, template.Emit(d, e, cfg, Avx512, KernelBatch.Namespace, name)));
+                cases.Add(new KernelCase(d, e, cfg, target, name, template.Emit(d, e, cfg, target, KernelBatch.Namespace, name)));
             }
         }
         Assert.True(cases.Count >= 10);
@@ -134,10 +145,13 @@ public sealed class DepthwiseConv2dTests
             Check(c, rng, pool);
     }
 
+    /// <summary>The portable path (ForcePortable) of one kernel per shape and width: runs on every machine.</summary>
     [Fact]
     public void Portable_path_matches_the_naive_loops()
     {
-        var cases = Sample(perShape: 1, seed: 8);
+        var cases = Sample(perShape: 1, seed: 8, Avx512, Avx2, Sse);
+        foreach (var target in new[] { Avx512, Avx2, Sse })
+            KernelPaths.Report(target, portable: true);
         KernelBatch.Compile(cases);
         var rng = new Random(12);
         var pool = new WorkerPool(1);

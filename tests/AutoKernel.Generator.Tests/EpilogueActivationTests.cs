@@ -8,44 +8,37 @@ using AutoKernel.Runtime.Threading;
 namespace AutoKernel.Generator.Tests;
 
 /// <summary>
-/// Every template with every fusable activation (non-default parameters where the operator has
-/// them), bias on and off, residual on and off, on a workload whose output channels do not fill
-/// the last channel block: both paths match the definition (activation semantics as
+/// Every template with every activation the generator emits (<see cref="ActivationCases"/>:
+/// non-default parameters where the operator has them), bias on and off, residual on and off, on
+/// a workload whose output channels do not fill the last channel block, for 512- and 256-bit
+/// targets: both paths match the definition (activation semantics as
 /// AutoKernel.Build.Graph.Activations), and padded output channels in the native layout are
 /// exactly zero (whether the activation keeps zero at zero or the kernel masks them).
 /// </summary>
 public sealed class EpilogueActivationTests
 {
-    private static readonly CpuTarget Avx512 = new(512, 2, "test");
-
-    public static readonly (string Activation, float Alpha, float Beta)[] Activations =
+    // Output channels (and, depthwise, channels) are 20 or 37: not multiples of 16-float blocks (20 is not of 8-float ones).
+    private static readonly (string Template, Workload Workload)[] Workloads =
     [
-        ("", 0f, 0f),
-        ("Relu", 0f, 0f),
-        ("Clip", -0.5f, 0.7f),
-        ("Clip", 0.1f, 0.7f), // zero is clipped up: padded channels need the mask
-        ("LeakyRelu", 0.2f, 0f),
-        ("Sigmoid", 0f, 0f),
-        ("HardSigmoid", 0.3f, 0.4f),
-        ("HardSwish", 0f, 0f),
-        ("Tanh", 0f, 0f),
-        ("Elu", 0.7f, 0f),
-        ("Selu", 1.67326319217681884765625f, 1.05070102214813232421875f),
-        ("Softplus", 0f, 0f),
-        ("Swish", 1f, 0f),
-        ("Swish", 1.7f, 0f),
+        ("conv2d_nchwc", new Conv2dWorkload(1, 5, 7, 9, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)),
+        ("conv2d_1x1_nchwc", new Conv2dWorkload(1, 6, 5, 7, 20, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1)),
+        ("conv2d_winograd_nchwc", new Conv2dWorkload(1, 5, 6, 8, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)),
+        ("depthwise_conv2d_nchwc", new Conv2dWorkload(1, 20, 6, 8, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 20)),
+        ("group_conv2d_nchw", new Conv2dWorkload(1, 8, 6, 9, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2)),
+        ("dense_packed", new DenseWorkload(5, 37, 19)),
     ];
 
-    // Output channels (and, depthwise, channels) are 20 or 37: not multiples of 16-float blocks.
-    public static TheoryData<string, Workload> Cases() => new()
+    /// <summary>Every template at 512 and 256 bits.</summary>
+    public static TheoryData<string, Workload, int> Cases()
     {
-        { "conv2d_nchwc", new Conv2dWorkload(1, 5, 7, 9, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1) },
-        { "conv2d_1x1_nchwc", new Conv2dWorkload(1, 6, 5, 7, 20, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1) },
-        { "conv2d_winograd_nchwc", new Conv2dWorkload(1, 5, 6, 8, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1) },
-        { "depthwise_conv2d_nchwc", new Conv2dWorkload(1, 20, 6, 8, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 20) },
-        { "group_conv2d_nchw", new Conv2dWorkload(1, 8, 6, 9, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2) },
-        { "dense_packed", new DenseWorkload(5, 37, 19) },
-    };
+        var data = new TheoryData<string, Workload, int>();
+        foreach (int bits in new[] { 512, 256 })
+        {
+            foreach (var (template, workload) in Workloads)
+                data.Add(template, workload, bits);
+        }
+        return data;
+    }
 
     private static (int Input, int Weights, int Bias, int Output) StandardLengths(Workload workload) => workload switch
     {
@@ -61,7 +54,7 @@ public sealed class EpilogueActivationTests
     public void The_activations_said_to_keep_zero_are_exactly_those_that_map_zero_to_zero()
     {
         var more = new (string, float, float)[] { ("Clip", -1f, -0.5f), ("Clip", 0f, 0f), ("HardSigmoid", 0.2f, 0f), ("HardSigmoid", 0.2f, -0.1f), ("LeakyRelu", -3f, 0f) };
-        foreach (var (activation, alpha, beta) in Activations.Concat(more))
+        foreach (var (activation, alpha, beta) in ActivationCases.All.Concat(more))
         {
             var e = new Epilogue(true, false, activation, alpha, beta);
             Assert.True(EpilogueCode.KeepsZero(e) == (NaiveConv.Activate(e, 0f) == 0f), $"{activation}({alpha}, {beta})");
@@ -70,30 +63,43 @@ public sealed class EpilogueActivationTests
         }
     }
 
+    [Fact]
+    public void Every_template_is_tested()
+    {
+        Assert.Equal(KernelTemplates.All.Select(t => t.Name).Order(), Workloads.Select(w => w.Template).Order());
+    }
+
+    /// <summary>
+    /// Each width tests every activation with two of the four (bias, residual) combinations, the
+    /// other width the other two: portable path, then main path (skipped where it cannot run).
+    /// </summary>
     [Theory]
     [MemberData(nameof(Cases))]
-    public unsafe void Every_activation_matches_the_definition_and_keeps_padded_channels_zero(string templateName, Workload workload)
+    public unsafe void Every_activation_matches_the_definition_and_keeps_padded_channels_zero(string templateName, Workload workload, int bits)
     {
+        var target = KernelPaths.Target(bits);
         var template = KernelTemplates.All.Single(t => t.Name == templateName);
         Assert.True(template.Supports(workload));
-        var all = template.CreateSpace(workload, Avx512).EnumerateValid().ToList();
-        var random = new Random(templateName.Length * 7919 + all.Count);
+        var all = template.CreateSpace(workload, target).EnumerateValid().ToList();
+        var random = new Random(templateName.Length * 7919 + all.Count + bits);
         var cases = new List<KernelCase>();
-        foreach (var (activation, alpha, beta) in Activations)
+        foreach (var (activation, alpha, beta) in ActivationCases.All)
         {
             foreach (bool bias in new[] { false, true })
             {
                 foreach (bool residual in new[] { false, true })
                 {
+                    if ((bias == residual) != (bits == 512))
+                        continue;
                     var epilogue = new Epilogue(bias, residual, activation, alpha, beta);
                     // A different schedule for each kernel: the shortest source of a few random ones (compiling and
                     // JIT-compiling heavily unrolled schedules is what costs time here; the epilogue is the same code).
                     string name = $"A{cases.Count}";
                     var (config, source) = Enumerable.Range(0, 4)
                         .Select(_ => all[random.Next(all.Count)])
-                        .Select(cfg => (cfg, template.Emit(workload, epilogue, cfg, Avx512, KernelBatch.Namespace, name)))
+                        .Select(cfg => (cfg, template.Emit(workload, epilogue, cfg, target, KernelBatch.Namespace, name)))
                         .MinBy(p => p.Item2.Length);
-                    cases.Add(new KernelCase(workload, epilogue, config, Avx512, name, source));
+                    cases.Add(new KernelCase(workload, epilogue, config, target, name, source));
                 }
             }
         }
@@ -107,47 +113,57 @@ public sealed class EpilogueActivationTests
         var residualValues = KernelBatch.RandomArray(random, outLen);
         using var pool = new WorkerPool(2);
         var failures = new List<string>();
-        foreach (var kc in cases)
+        var prepared = cases.Select(kc => Prepare(kc, x, weights, biasValues, residualValues, outLen)).ToList();
+        KernelPaths.OnBothPaths(target, prepared, (p, portable) =>
         {
+            var (kc, kernel, expected, xNative, rNative, ones) = p;
             var e = kc.Epilogue;
-            var expected = NaiveConv.Reference(workload, e, x, weights, biasValues, residualValues);
-            var kernel = kc.Create();
-            kernel.Prepare(weights, e.Bias ? biasValues : null);
-            var xNative = new float[kernel.InputLength];
-            kernel.InputToNative(x, xNative);
-            var rNative = new float[kernel.OutputLength];
-            kernel.OutputToNative(residualValues, rNative);
-            // Native positions that no standard element maps to are padding.
-            var ones = new float[kernel.OutputLength];
-            kernel.OutputToNative(Enumerable.Repeat(1f, outLen).ToArray(), ones);
-            foreach (bool portable in new[] { false, true })
+            KernelBatch.SetPortable(kernel, portable);
+            var y = new float[kernel.OutputLength];
+            Array.Fill(y, float.NaN);
+            fixed (float* px = xNative, py = y, pr = rNative)
+                kernel.Run(px, py, e.Residual ? pr : null, pool);
+            var actual = new float[outLen];
+            kernel.OutputFromNative(y, actual);
+            string what = $"{kc} alpha={e.Alpha} beta={e.Beta} portable={portable}";
+            for (int i = 0; i < outLen; i++)
             {
-                KernelBatch.SetPortable(kernel, portable);
-                var y = new float[kernel.OutputLength];
-                Array.Fill(y, float.NaN);
-                fixed (float* px = xNative, py = y, pr = rNative)
-                    kernel.Run(px, py, e.Residual ? pr : null, pool);
-                var actual = new float[outLen];
-                kernel.OutputFromNative(y, actual);
-                string what = $"{kc} alpha={e.Alpha} beta={e.Beta} portable={portable}";
-                for (int i = 0; i < outLen; i++)
+                if (!(MathF.Abs(expected[i] - actual[i]) <= 1e-4f + 1e-4f * MathF.Abs(expected[i])))
                 {
-                    if (!(MathF.Abs(expected[i] - actual[i]) <= 1e-4f + 1e-4f * MathF.Abs(expected[i])))
-                    {
-                        failures.Add($"{what}: element {i}: expected {expected[i]}, got {actual[i]}");
-                        break;
-                    }
-                }
-                for (int i = 0; i < y.Length; i++)
-                {
-                    if (ones[i] == 0f && y[i] != 0f)
-                    {
-                        failures.Add($"{what}: padded native element {i} is {y[i]}, not 0");
-                        break;
-                    }
+                    failures.Add($"{what}: element {i}: expected {expected[i]}, got {actual[i]}");
+                    break;
                 }
             }
-        }
-        Assert.True(failures.Count == 0, string.Join("\n", failures));
+            for (int i = 0; i < y.Length; i++)
+            {
+                if (ones[i] == 0f && y[i] != 0f)
+                {
+                    failures.Add($"{what}: padded native element {i} is {y[i]}, not 0");
+                    break;
+                }
+            }
+            // Fail after each path's last kernel (before OnBothPaths may skip the main path).
+            if (ReferenceEquals(p, prepared[^1]))
+                Assert.True(failures.Count == 0, string.Join("\n", failures));
+        });
+    }
+
+    private sealed record Prepared(KernelCase Case, ITunedKernel Kernel, float[] Expected, float[] XNative, float[] RNative, float[] Ones);
+
+    /// <summary>A kernel prepared with the weights, its inputs in native layout, its expected output, and its native padding map.</summary>
+    private static Prepared Prepare(KernelCase kc, float[] x, float[] weights, float[] biasValues, float[] residualValues, int outLen)
+    {
+        var e = kc.Epilogue;
+        var expected = NaiveConv.Reference(kc.Workload, e, x, weights, biasValues, residualValues);
+        var kernel = kc.Create();
+        kernel.Prepare(weights, e.Bias ? biasValues : null);
+        var xNative = new float[kernel.InputLength];
+        kernel.InputToNative(x, xNative);
+        var rNative = new float[kernel.OutputLength];
+        kernel.OutputToNative(residualValues, rNative);
+        // Native positions that no standard element maps to are padding.
+        var ones = new float[kernel.OutputLength];
+        kernel.OutputToNative(Enumerable.Repeat(1f, outLen).ToArray(), ones);
+        return new Prepared(kc, kernel, expected, xNative, rNative, ones);
     }
 }

@@ -8,10 +8,15 @@ namespace AutoKernel.Generator.Tests;
 /// <summary>Generated kernels for untuned operators against loop-by-loop definitions.</summary>
 public sealed class FixedKernelTests
 {
-    private static readonly CpuTarget Target = new(512, 2, "test");
+    private static readonly CpuTarget Target = KernelPaths.Avx512;
 
+    /// <summary>
+    /// Runs the fixed kernel of <paramref name="op"/> (its vector path where the target's main path
+    /// runs here, else its scalar fallback: fixed kernels have no ForcePortable) and reports which.
+    /// </summary>
     private static float[] Run(FixedOp op, params float[][] standardInputs)
     {
+        KernelPaths.Report(Target, portable: false);
         string source = FixedKernels.Emit(op, Target, "F", "Kernel");
         var kernel = (IFixedKernel)Activator.CreateInstance(KernelCompiler.CompileAssembly([source]).GetType("F.Kernel", throwOnError: true)!)!;
         using var pool = new WorkerPool(2);

@@ -3,13 +3,11 @@ using AutoKernel.Generator.Tests.Support;
 namespace AutoKernel.Generator.Tests.Generator;
 
 /// <summary>
-/// The generated source of a small model, held to checked-in files under Baselines/. After an
-/// intended change to the emitters, refresh them with AUTOKERNEL_UPDATE_BASELINES=1 and review the diff.
+/// The generated source of a small model, held to checked-in files under Baselines/ (see
+/// <see cref="Baselines"/>: refresh them with AUTOKERNEL_UPDATE_BASELINES=1 and review the diff).
 /// </summary>
 public sealed class BaselineTests
 {
-    private static string Folder => Path.Combine(RepoRoot(), "tests", "AutoKernel.Generator.Tests", "Baselines");
-
     [Fact]
     public void Generated_source_matches_the_baselines()
     {
@@ -19,33 +17,13 @@ public sealed class BaselineTests
             new() { ["/p/tiny-file.akplan.json"] = new() { ["AutoKernelWeights"] = "File" } });
         driver = driver.RunGenerators(GeneratorHarness.Compilation("class C { }"), TestContext.Current.CancellationToken);
         var sources = driver.GetRunResult().Results.Single().GeneratedSources;
-        bool update = Environment.GetEnvironmentVariable("AUTOKERNEL_UPDATE_BASELINES") == "1";
-        var expectedFiles = Directory.Exists(Folder) ? Directory.GetFiles(Folder, "*.txt").Select(Path.GetFileName).ToHashSet() : [];
+        var produced = new List<string>();
         foreach (var source in sources)
         {
-            string file = Path.Combine(Folder, source.HintName + ".txt");
-            string actual = source.SourceText.ToString();
-            if (update)
-            {
-                Directory.CreateDirectory(Folder);
-                File.WriteAllText(file, actual);
-                continue;
-            }
-            Assert.True(File.Exists(file), $"no baseline {file}; run with AUTOKERNEL_UPDATE_BASELINES=1 to create it");
-            Assert.Equal(File.ReadAllText(file), actual);
-            expectedFiles.Remove(Path.GetFileName(file));
+            string file = source.HintName + ".txt";
+            Baselines.Check(Path.Combine(Baselines.Folder(), file), source.SourceText.ToString());
+            produced.Add(file);
         }
-        if (!update)
-            Assert.True(expectedFiles.Count == 0, "baselines no longer generated: " + string.Join(", ", expectedFiles));
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "AutoKernel.sln")))
-                return dir.FullName;
-        }
-        throw new InvalidOperationException("cannot find the repository root (AutoKernel.sln) above " + AppContext.BaseDirectory);
+        Baselines.CheckNoneStale(Baselines.Folder(), produced);
     }
 }

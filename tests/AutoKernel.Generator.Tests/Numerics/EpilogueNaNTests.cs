@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Runtime.Intrinsics;
 using AutoKernel.Generator.Kernels;
 using AutoKernel.Generator.Tests.Support;
 using AutoKernel.Runtime.Threading;
@@ -7,11 +6,12 @@ using AutoKernel.Runtime.Threading;
 namespace AutoKernel.Generator.Tests.Numerics;
 
 /// <summary>
-/// The emitted epilogue expressions (vector, for every vector width the machine runs, and scalar)
-/// compiled and JIT-optimized as kernels are, on NaN, ±infinity, -0 and ordinary values: a NaN
-/// stays NaN through every activation (ONNX Runtime propagates it; the operand order of
-/// MaxNative/MinNative decides it on x86), Clip with min &gt; max gives max, and the other values
-/// match the activation's definition.
+/// The emitted epilogue expressions (vector, for each vector width where kernels run it, and
+/// scalar) compiled and JIT-optimized as kernels are, on NaN, ±infinity, -0 and ordinary values,
+/// for every activation the generator emits (<see cref="ActivationCases"/>) plus Clip's edge
+/// parameters: a NaN stays NaN through every activation (ONNX Runtime propagates it; the operand
+/// order of MaxNative/MinNative decides it on x86), Clip with min &gt; max gives max, and the other
+/// values match the activation's definition.
 /// </summary>
 public sealed class EpilogueNaNTests
 {
@@ -23,20 +23,9 @@ public sealed class EpilogueNaNTests
 
     public static readonly (string Activation, float Alpha, float Beta)[] Activations =
     [
-        ("Relu", 0f, 0f),
-        ("Clip", -0.5f, 0.7f),
+        .. ActivationCases.All,
         ("Clip", 2f, -1f), // min > max: every value becomes max
         ("Clip", float.MinValue, float.MaxValue), // absent bounds: ±inf become the finite extremes
-        ("LeakyRelu", 0.2f, 0f),
-        ("Sigmoid", 0f, 0f),
-        ("HardSigmoid", 0.3f, 0.4f),
-        ("HardSwish", 0f, 0f),
-        ("Tanh", 0f, 0f),
-        ("Elu", 0.7f, 0f),
-        ("Selu", 1.67326319217681884765625f, 1.05070102214813232421875f),
-        ("Softplus", 0f, 0f),
-        ("Swish", 1f, 0f),
-        ("Swish", 1.7f, 0f),
     ];
 
     /// <summary>The definition (AutoKernel.Build.Graph.Activations.Apply), NaN-keeping.</summary>
@@ -47,6 +36,7 @@ public sealed class EpilogueNaNTests
         _ => NaiveConv.Activate(new Epilogue(false, false, kind, alpha, beta), x),
     };
 
+    /// <summary>Methods V{k} (vector form, when <paramref name="bits"/> is not 0) and S{k} (scalar form) for every activation k.</summary>
     private static string Source(int bits)
     {
         string V = "Vector" + bits;
@@ -57,40 +47,48 @@ public sealed class EpilogueNaNTests
         {
             var (kind, alpha, beta) = Activations[k];
             var e = new Epilogue(false, false, kind, alpha, beta);
-            w.AppendLine($"[MethodImpl(MethodImplOptions.AggressiveOptimization)] public static void V{k}(float* x, float* y, int n) {{ for (int i = 0; i + {V}<float>.Count <= n; i += {V}<float>.Count) {{ var acc = {V}.Load(x + i); {V}.Store({EpilogueCode.Vector(e, "acc", V)}, y + i); }} }}");
+            if (bits != 0)
+                w.AppendLine($"[MethodImpl(MethodImplOptions.AggressiveOptimization)] public static void V{k}(float* x, float* y, int n) {{ for (int i = 0; i + {V}<float>.Count <= n; i += {V}<float>.Count) {{ var acc = {V}.Load(x + i); {V}.Store({EpilogueCode.Vector(e, "acc", V)}, y + i); }} }}");
             w.AppendLine($"[MethodImpl(MethodImplOptions.AggressiveOptimization)] public static void S{k}(float* x, float* y, int n) {{ for (int i = 0; i < n; i++) {{ float acc = x[i]; y[i] = {EpilogueCode.Scalar(e, "acc")}; }} }}");
         }
         w.AppendLine("}");
         return w.ToString();
     }
 
-    public static TheoryData<int> Widths() => [128, 256, 512];
-
+    /// <summary>The vector form at each width, where kernels of that width run their main path (skipped elsewhere).</summary>
     [Theory]
-    [MemberData(nameof(Widths))]
-    public unsafe void Every_activation_keeps_NaN_and_matches_the_definition(int bits)
+    [InlineData(128)]
+    [InlineData(256)]
+    [InlineData(512)]
+    public void Every_activation_keeps_NaN_and_matches_the_definition_in_vector_form(int bits)
     {
-        bool accelerated = bits switch { 128 => Vector128.IsHardwareAccelerated, 256 => Vector256.IsHardwareAccelerated, _ => Vector512.IsHardwareAccelerated };
+        KernelPaths.RequireMainPath(KernelPaths.Target(bits));
+        Check(bits, "V");
+    }
+
+    /// <summary>The scalar form (remainder loops, and the portable paths' lanes), on every machine.</summary>
+    [Fact]
+    public void Every_activation_keeps_NaN_and_matches_the_definition_in_scalar_form() => Check(0, "S");
+
+    private static unsafe void Check(int bits, string form)
+    {
         var type = KernelCompiler.CompileAssembly([Source(bits)]).GetType("NaNTest.E", throwOnError: true)!;
         var failures = new List<string>();
         for (int k = 0; k < Activations.Length; k++)
         {
             var (kind, alpha, beta) = Activations[k];
-            foreach (string form in accelerated ? new[] { "V", "S" } : new[] { "S" })
+            var method = type.GetMethod(form + k, BindingFlags.Public | BindingFlags.Static)!;
+            var y = new float[Values.Length];
+            fixed (float* px = Values, py = y)
+                method.Invoke(null, [Pointer.Box(px, typeof(float*)), Pointer.Box(py, typeof(float*)), Values.Length]);
+            for (int i = 0; i < Values.Length; i++)
             {
-                var method = type.GetMethod(form + k, BindingFlags.Public | BindingFlags.Static)!;
-                var y = new float[Values.Length];
-                fixed (float* px = Values, py = y)
-                    method.Invoke(null, [Pointer.Box(px, typeof(float*)), Pointer.Box(py, typeof(float*)), Values.Length]);
-                for (int i = 0; i < Values.Length; i++)
-                {
-                    float e = Expected(kind, alpha, beta, Values[i]), a = y[i];
-                    bool same = float.IsNaN(e) ? float.IsNaN(a)
-                        : float.IsInfinity(e) ? a == e
-                        : MathF.Abs(a - e) <= 1e-5f * MathF.Max(1f, MathF.Abs(e));
-                    if (!same)
-                        failures.Add($"{kind}({alpha}, {beta}) {form}{bits}: f({Values[i]}) = {a}, expected {e}");
-                }
+                float e = Expected(kind, alpha, beta, Values[i]), a = y[i];
+                bool same = float.IsNaN(e) ? float.IsNaN(a)
+                    : float.IsInfinity(e) ? a == e
+                    : MathF.Abs(a - e) <= 1e-5f * MathF.Max(1f, MathF.Abs(e));
+                if (!same)
+                    failures.Add($"{kind}({alpha}, {beta}) {form}{bits}: f({Values[i]}) = {a}, expected {e}");
             }
         }
         Assert.True(failures.Count == 0, string.Join("\n", failures));
@@ -101,15 +99,18 @@ public sealed class EpilogueNaNTests
     /// bias, residual and Relu or Clip, in both the vector and the portable path.
     /// </summary>
     [Theory]
-    [InlineData("Relu", 0f, 0f)]
-    [InlineData("Clip", 0f, 6f)]
-    [InlineData("Clip", 3f, 1f)]
-    public unsafe void A_NaN_input_pixel_is_NaN_in_every_output_channel_after_the_epilogue(string activation, float alpha, float beta)
+    [InlineData("Relu", 0f, 0f, 512)]
+    [InlineData("Clip", 0f, 6f, 512)]
+    [InlineData("Clip", 3f, 1f, 512)]
+    [InlineData("Relu", 0f, 0f, 256)]
+    [InlineData("Clip", 0f, 6f, 256)]
+    [InlineData("Clip", 3f, 1f, 256)]
+    public void A_NaN_input_pixel_is_NaN_in_every_output_channel_after_the_epilogue(string activation, float alpha, float beta, int bits)
     {
         // 1x1 convolution: input pixel p feeds output pixel p of every output channel.
         var workload = new AutoKernel.Generator.Workloads.Conv2dWorkload(1, 6, 5, 7, 20, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
         var template = KernelTemplates.All.Single(t => t.Name == "conv2d_1x1_nchwc");
-        var target = new CpuTarget(512, 2, "test");
+        var target = KernelPaths.Target(bits);
         var config = template.CreateSpace(workload, target).EnumerateValid().First();
         var epilogue = new Epilogue(true, true, activation, alpha, beta);
         var kc = new KernelCase(workload, epilogue, config, target, "NaN1x1", template.Emit(workload, epilogue, config, target, KernelBatch.Namespace, "NaN1x1"));
@@ -123,10 +124,10 @@ public sealed class EpilogueNaNTests
         var residual = KernelBatch.RandomArray(random, 20 * plane);
         var kernel = kc.Create();
         using var pool = new WorkerPool(2);
-        foreach (bool portable in new[] { false, true })
+        KernelPaths.OnBothPaths(target, [kernel], (k, portable) =>
         {
-            KernelBatch.SetPortable(kernel, portable);
-            var y = KernelBatch.Run(kernel, x, weights, bias, residual, 20 * plane, pool);
+            KernelBatch.SetPortable(k, portable);
+            var y = KernelBatch.Run(k, x, weights, bias, residual, 20 * plane, pool);
             for (int c = 0; c < 20; c++)
             {
                 for (int p = 0; p < plane; p++)
@@ -140,6 +141,6 @@ public sealed class EpilogueNaNTests
                         Assert.Equal(beta, v);
                 }
             }
-        }
+        });
     }
 }

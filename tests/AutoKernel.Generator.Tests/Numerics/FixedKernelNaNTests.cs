@@ -14,8 +14,10 @@ namespace AutoKernel.Generator.Tests.Numerics;
 /// </summary>
 public sealed class FixedKernelNaNTests
 {
+    /// <summary>Runs the fixed kernel (vector path where the target's main path runs here, else its fallback) and reports which.</summary>
     private static float[] Run(FixedOp op, CpuTarget target, params float[][] inputs)
     {
+        KernelPaths.Report(target, portable: false);
         string source = FixedKernels.Emit(op, target, "F", "Kernel");
         var kernel = (IFixedKernel)Activator.CreateInstance(KernelCompiler.CompileAssembly([source]).GetType("F.Kernel", throwOnError: true)!)!;
         using var pool = new WorkerPool(2);

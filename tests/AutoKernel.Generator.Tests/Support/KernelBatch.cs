@@ -12,18 +12,32 @@ public sealed record KernelCase(Workload Workload, Epilogue Epilogue, Config Con
 {
     public Type? Type { get; set; }
 
-    /// <summary>Whether kernels from <see cref="Create"/> have their ForcePortable switch set.</summary>
+    /// <summary>Whether kernels from <see cref="Create"/> run their portable path (see <see cref="SetPortable"/>).</summary>
     public bool Portable { get; private set; }
 
+    private bool _portableSet;
+
+    /// <summary>
+    /// A new instance of the emitted class; after <see cref="SetPortable"/>, with its ForcePortable
+    /// switch set to <see cref="Portable"/> (otherwise untouched: construction then allocates only the object).
+    /// </summary>
     public ITunedKernel Create()
     {
         var kernel = (ITunedKernel)Activator.CreateInstance(Type!)!;
-        KernelBatch.SetPortable(kernel, Portable);
+        if (_portableSet)
+            KernelBatch.SetPortable(kernel, Portable);
         return kernel;
     }
 
-    /// <summary>Sets the ForcePortable switch of the kernels <see cref="Create"/> makes from now on.</summary>
-    public void SetPortable(bool value) => Portable = value;
+    /// <summary>
+    /// Makes the kernels <see cref="Create"/> returns from now on run their portable path (or not),
+    /// whether the emitted class has ForcePortable per instance or static.
+    /// </summary>
+    public void SetPortable(bool value)
+    {
+        Portable = value;
+        _portableSet = true;
+    }
 
     public override string ToString() => $"{Workload.Shape} {Target.VectorClass} [{Config}] bias={Epilogue.Bias} res={Epilogue.Residual} act={Epilogue.Activation}";
 }
@@ -40,11 +54,18 @@ public static class KernelBatch
             c.Type = assembly.GetType(Namespace + "." + c.ClassName, throwOnError: true);
     }
 
-    /// <summary>Sets a kernel's ForcePortable switch, whether the emitted class has it per instance or static.</summary>
+    /// <summary>
+    /// Sets a kernel's ForcePortable switch, whether the emitted class has it per instance or static
+    /// (static: it applies to every instance of that class), and checks that it took.
+    /// </summary>
     public static void SetPortable(ITunedKernel kernel, bool value)
     {
-        var property = kernel.GetType().GetProperty("ForcePortable", BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static)!;
-        property.SetValue(property.GetMethod!.IsStatic ? null : kernel, value);
+        var property = kernel.GetType().GetProperty("ForcePortable", BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static)
+            ?? throw new InvalidOperationException($"{kernel.GetType()} has no public ForcePortable property");
+        object? target = property.GetMethod!.IsStatic ? null : kernel;
+        property.SetValue(target, value);
+        if ((bool)property.GetValue(target)! != value)
+            throw new InvalidOperationException($"{kernel.GetType()}.ForcePortable did not take the value {value}");
     }
 
     public static readonly Epilogue[] Epilogues =
