@@ -10,7 +10,9 @@ namespace AutoKernel.Build.Records;
 /// <summary>
 /// The text form of a <see cref="TuningRecord"/>: one JSON object on one line, snake_case keys in
 /// a fixed order (version, target, threads, workload_key, template, config_index, knobs, costs,
-/// error, message, trial_seconds, timestamp, tool_version). <c>message</c> is left out when null.
+/// error, message, trial_seconds, timestamp, tool_version). <c>message</c> is left out when null;
+/// it is one line of at most <see cref="TuningRecord.MaxMessageLength"/> characters, which the record
+/// itself enforces (<see cref="TuningRecord.Message"/>), so a longer one in a file is cut on reading.
 /// Numbers are written in their shortest round-trip form, so doubles read back bit for bit;
 /// timestamps are ISO 8601 with their offset; the error kind is lowercase text ("none",
 /// "compile_error", "runtime_error", "timeout", "wrong_answer"). Keys this version does not know

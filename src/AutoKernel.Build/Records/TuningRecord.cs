@@ -16,7 +16,7 @@ public sealed record TuningRecord
     /// <summary>The format version this build writes and the newest it reads.</summary>
     public const int CurrentVersion = 1;
 
-    /// <summary>Longest <see cref="Message"/> that <see cref="FromResult"/> keeps, in UTF-16 code units.</summary>
+    /// <summary>Longest <see cref="Message"/> a record holds, in UTF-16 code units (see <see cref="CleanMessage"/>).</summary>
     public const int MaxMessageLength = 500;
 
     public int Version { get; init; } = CurrentVersion;
@@ -48,8 +48,19 @@ public sealed record TuningRecord
 
     public required MeasureError Error { get; init; }
 
-    /// <summary>The error message, one line (see <see cref="CleanMessage"/>); null when there is none.</summary>
-    public string? Message { get; init; }
+    /// <summary>
+    /// The error message, one line of at most <see cref="MaxMessageLength"/> characters; null when
+    /// there is none. Every record enforces this: whatever is assigned (by <see cref="FromResult"/>,
+    /// by <see cref="RecordFormat.Parse(string)"/>, by an initializer or a <c>with</c>) is stored as
+    /// <see cref="CleanMessage"/> makes it, so no path can write a longer or multi-line message.
+    /// </summary>
+    public string? Message
+    {
+        get => _message;
+        init => _message = CleanMessage(value);
+    }
+
+    private readonly string? _message;
 
     /// <summary>Wall-clock cost of the trial: the candidate's share of its batch's compile time plus its run.</summary>
     public required double TrialSeconds { get; init; }
@@ -109,7 +120,7 @@ public sealed record TuningRecord
             Knobs = knobs,
             Costs = result.Error == MeasureError.None ? result.Costs.ToArray() : [],
             Error = result.Error,
-            Message = CleanMessage(result.Message),
+            Message = result.Message,
             TrialSeconds = result.BuildSeconds + result.RunSeconds,
             Timestamp = timestamp,
             ToolVersion = CurrentToolVersion,

@@ -185,8 +185,12 @@ public sealed class BuildCommandTests : IDisposable
     public void The_estimate_grows_with_tasks_and_trials_and_matches_the_measured_resnet18()
     {
         // ResNet-18's default budget took 545 s on 2 cores: the first build's estimate should say about 9 minutes.
-        Assert.InRange(BuildCommand.EstimatedSeconds(12, 2400), 480, 620);
-        Assert.True(BuildCommand.EstimatedSeconds(3, 24) < BuildCommand.EstimatedSeconds(3, 240));
-        Assert.True(BuildCommand.EstimatedSeconds(3, 24) < BuildCommand.EstimatedSeconds(30, 24));
+        // 10 s to start, 1 s a task, 0.22 s a trial: 10 + 12 + 0.22 x 2400 = 550.
+        Assert.Equal(550, BuildCommand.EstimatedSeconds(12, 2400), 9);
+        Assert.InRange(BuildCommand.EstimatedSeconds(12, 2400), 545 * 0.9, 545 * 1.1);
+        // 10 + 3 + 0.22 x 24 = 18.28; 10 + 3 + 0.22 x 240 = 65.8; 10 + 30 + 0.22 x 24 = 45.28.
+        Assert.Equal(18.28, BuildCommand.EstimatedSeconds(3, 24), 9);
+        Assert.Equal(65.8, BuildCommand.EstimatedSeconds(3, 240), 9);
+        Assert.Equal(45.28, BuildCommand.EstimatedSeconds(30, 24), 9);
     }
 }

@@ -1,5 +1,6 @@
 using AutoKernel.Build.Compare;
 using AutoKernel.Build.Graph;
+using AutoKernel.Build.Graph.Passes;
 using AutoKernel.Build.Onnx;
 using AutoKernel.Build.Tests.Support;
 
@@ -193,5 +194,153 @@ public sealed class PassTests
         float[] cs = loaded.Resolved.Initializers[c].Floats;
         for (int i = 0; i < xs.Length; i++)
             Assert.Equal(xs[i] + cs[i / 20 % 3], y.Floats[i]);
+    }
+
+    /// <summary>The optimized graph against ONNX Runtime running the original model.</summary>
+    private static void AssertMatchesOrt(ModelBuilder b, LoadedModel loaded)
+    {
+        var inputs = Compare.InputGenerator.Create(loaded.Optimized, seed: 4);
+        var expected = OrtRunner.Run(b.ToBytes(), inputs);
+        var actual = new AutoKernel.Build.Reference.Interpreter(loaded.Optimized).Run(inputs);
+        foreach (var o in loaded.Optimized.Outputs)
+        {
+            var r = TensorComparison.Compare(actual[o.Name], expected[o.Name]);
+            Assert.True(r.Passed, $"{o.Name} vs ONNX Runtime: {r}");
+        }
+    }
+
+    /// <summary>
+    /// A BatchNormalization whose scale s = gamma / sqrt(var + eps) is exact in float: var + eps = 4,
+    /// so s = gamma / 2, and shift = beta - mean * s.
+    /// </summary>
+    private static string ExactBatchNorm(ModelBuilder b, string x, float[] gamma, float[] beta, float[] mean)
+    {
+        int c = gamma.Length;
+        return b.Node("BatchNormalization",
+            [x, b.Initializer("bn.scale", Tensor.FromFloats([c], gamma)), b.Initializer("bn.bias", Tensor.FromFloats([c], beta)),
+             b.Initializer("bn.mean", Tensor.FromFloats([c], mean)), b.Initializer("bn.var", Tensor.FromFloats([c], [.. Enumerable.Repeat(3.75f, c)]))],
+            a => a.Float("epsilon", 0.25f), name: "bn");
+    }
+
+    [Fact]
+    public void Batchnorm_folds_into_gemm_with_untransposed_b_column_by_column()
+    {
+        // Y = 0.5 * X W + 2 * C with W [K=3, N=2]: output column n is scaled by s[n].
+        // s = [2, 1] / 2 = [1, 0.5]; shift = [0.5, -1] - [1, 2] * s = [-0.5, -2].
+        // W' = [[1*1, 2*0.5], [3*1, 4*0.5], [5*1, 6*0.5]] = [[1, 1], [3, 2], [5, 3]];
+        // bias' = 2 * C * s + shift = [2*4*1 - 0.5, 2*8*0.5 - 2] = [7.5, 6], and beta becomes 1.
+        var b = new ModelBuilder("gemm_bn", 17);
+        string x = b.Input("x", DataType.Float, 2, 3);
+        string w = b.Initializer("w", Tensor.FromFloats([3, 2], [1, 2, 3, 4, 5, 6]));
+        string c = b.Initializer("c", Tensor.FromFloats([2], [4, 8]));
+        string y = b.Node("Gemm", [x, w, c], a => a.Float("alpha", 0.5f).Float("beta", 2f).Int("transB", 0), name: "gemm");
+        b.Output(ExactBatchNorm(b, y, gamma: [2, 1], beta: [0.5f, -1], mean: [1, 2]));
+        var loaded = Graphs.Prepare(b.Build());
+
+        var gemm = Assert.Single(loaded.Optimized.Nodes);
+        Assert.Equal("Gemm", gemm.OpType);
+        Assert.Equal([x, "w_bn", "gemm_bias_bn"], gemm.Inputs);
+        Assert.Equal([3, 2], loaded.Optimized.Initializers["w_bn"].Shape);
+        Assert.Equal([1f, 1, 3, 2, 5, 3], loaded.Optimized.Initializers["w_bn"].Floats);
+        Assert.Equal([7.5f, 6], loaded.Optimized.Initializers["gemm_bias_bn"].Floats);
+        Assert.Equal(0.5f, gemm.GetFloat("alpha", 0));
+        Assert.Equal(1f, gemm.GetFloat("beta", 0));
+        Assert.Equal(0, gemm.GetInt("transB", -1));
+        // The unfolded weights and the BN parameters are gone.
+        Assert.Equal(["gemm_bias_bn", "w_bn"], loaded.Optimized.Initializers.Keys.Order(StringComparer.Ordinal));
+        Assert.Contains(loaded.Report.Entries, e => e.Pass == BatchNormFolding.Name && e.Summary == "folded 1 (Gemm+BatchNormalization 1)");
+        AssertSameResults(loaded);
+        AssertMatchesOrt(b, loaded);
+    }
+
+    [Fact]
+    public void Batchnorm_folds_into_gemm_with_untransposed_b_and_one_output_column()
+    {
+        // N = 1: W [3, 1], s = [1] / 2 = [0.5], shift = [1] - [2] * 0.5 = [0]; no C, so bias' = shift.
+        var b = new ModelBuilder("gemm_bn_1", 17);
+        string x = b.Input("x", DataType.Float, 4, 3);
+        string w = b.Initializer("w", Tensor.FromFloats([3, 1], [1, 2, 3]));
+        string y = b.Node("Gemm", [x, w], name: "gemm");
+        b.Output(ExactBatchNorm(b, y, gamma: [1], beta: [1], mean: [2]));
+        var loaded = Graphs.Prepare(b.Build());
+
+        var gemm = Assert.Single(loaded.Optimized.Nodes);
+        Assert.Equal([x, "w_bn", "gemm_bias_bn"], gemm.Inputs);
+        Assert.Equal([0.5f, 1, 1.5f], loaded.Optimized.Initializers["w_bn"].Floats);
+        Assert.Equal([0f], loaded.Optimized.Initializers["gemm_bias_bn"].Floats);
+        AssertSameResults(loaded);
+        AssertMatchesOrt(b, loaded);
+    }
+
+    [Fact]
+    public void Batchnorm_folds_into_grouped_conv_transpose_by_output_channel()
+    {
+        // group 2, W [Cin=2, Cout/group=2, 1, 2] = 1..8: input channel ci is group ci, so
+        // W[ci, co] feeds output channel 2 * ci + co. s = [2, 1, 4, 0.5] / 2 = [1, 0.5, 2, 0.25];
+        // shift = 0 - [1, 2, -1, 4] * s = [-1, -1, 2, -1].
+        // W' = [1,2]*1, [3,4]*0.5, [5,6]*2, [7,8]*0.25 = [1,2, 1.5,2, 10,12, 1.75,2];
+        // bias' = [1, 2, 3, 4] * s + shift = [1-1, 1-1, 6+2, 1-1] = [0, 0, 8, 0].
+        var b = new ModelBuilder("convt_bn", 17);
+        string x = b.Input("x", DataType.Float, 1, 2, 3, 3);
+        string w = b.Initializer("w", Tensor.FromFloats([2, 2, 1, 2], [1, 2, 3, 4, 5, 6, 7, 8]));
+        string bias = b.Initializer("b", Tensor.FromFloats([4], [1, 2, 3, 4]));
+        string y = b.Node("ConvTranspose", [x, w, bias], a => a.Int("group", 2), name: "convt");
+        b.Output(ExactBatchNorm(b, y, gamma: [2, 1, 4, 0.5f], beta: [0, 0, 0, 0], mean: [1, 2, -1, 4]));
+        var loaded = Graphs.Prepare(b.Build());
+
+        var convt = Assert.Single(loaded.Optimized.Nodes);
+        Assert.Equal("ConvTranspose", convt.OpType);
+        Assert.Equal([x, "w_bn", "convt_bias_bn"], convt.Inputs);
+        Assert.Equal([2, 2, 1, 2], loaded.Optimized.Initializers["w_bn"].Shape);
+        Assert.Equal([1f, 2, 1.5f, 2, 10, 12, 1.75f, 2], loaded.Optimized.Initializers["w_bn"].Floats);
+        Assert.Equal([0f, 0, 8, 0], loaded.Optimized.Initializers["convt_bias_bn"].Floats);
+        Assert.Equal([1, 4, 3, 4], loaded.Optimized.Outputs[0].Type.Shape);
+        AssertSameResults(loaded);
+        AssertMatchesOrt(b, loaded);
+    }
+
+    [Fact]
+    public void Dead_nodes_their_initializers_and_unread_optional_outputs_are_removed()
+    {
+        // Live: x -> MaxPool (Indices unread) -> Neg -> "pooled"; x -> Sigmoid -> Mul(keep) -> "scaled".
+        // Dead: Tanh -> Mul(by "dead_c", read by nothing else) -> Abs, ending nowhere; "unused" read by nobody.
+        var b = new ModelBuilder("dead", 17);
+        string x = b.Input("x", DataType.Float, 1, 2, 4, 4);
+        string keep = b.Initializer("keep", Tensor.Scalar(3f));
+        string deadC = b.Initializer("dead_c", Tensor.Scalar(2f));
+        b.Initializer("unused", Tensor.Scalar(7f));
+        string[] pool = b.Node("MaxPool", [x], 2, a => a.Ints("kernel_shape", 2, 2).Ints("strides", 2, 2), name: "pool");
+        string t = b.Node("Tanh", [x], name: "tanh");
+        string m = b.Node("Mul", [t, deadC], name: "dead_mul");
+        b.Node("Abs", [m], name: "abs");
+        b.Output(b.Node("Neg", [pool[0]], name: "neg", output: "pooled"));
+        b.Output(b.Node("Mul", [b.Node("Sigmoid", [x], name: "sigmoid"), keep], name: "mul", output: "scaled"));
+        var loaded = Graphs.Prepare(b.Build());
+
+        var g = loaded.Optimized;
+        Assert.Equal(["pool", "neg", "sigmoid", "mul"], g.Nodes.Select(n => n.Name));
+        Assert.Equal([pool[0]], g.Nodes[0].Outputs);
+        Assert.Null(g.TypeOf(pool[1]));
+        Assert.Null(g.TypeOf(t));
+        Assert.Null(g.TypeOf(m));
+        Assert.Equal(["keep"], g.Initializers.Keys);
+        Assert.Contains(loaded.Report.Entries, e => e.Pass == DeadCodeElimination.Name && e.Summary == "removed 5 (initializer 2, Abs 1, Mul 1, Tanh 1)");
+        // The resolved graph still has them all: only the pass removed anything.
+        Assert.Equal(["pool", "tanh", "dead_mul", "abs", "neg", "sigmoid", "mul"], loaded.Resolved.Nodes.Select(n => n.Name));
+        Assert.Equal(2, loaded.Resolved.Nodes[0].Outputs.Count);
+        AssertMatchesOrt(b, loaded);
+    }
+
+    [Fact]
+    public void Dead_code_elimination_keeps_a_graph_with_nothing_dead_as_it_is()
+    {
+        var b = new ModelBuilder("alive", 17);
+        string x = b.Input("x", DataType.Float, 2, 3);
+        b.Output(b.Node("Neg", [b.Node("Abs", [x], name: "abs")], name: "neg"));
+        var graph = Graphs.Prepare(b.Build()).Resolved.Clone();
+        var report = new PassReport();
+        DeadCodeElimination.Run(graph, report);
+        Assert.Equal(["abs", "neg"], graph.Nodes.Select(n => n.Name));
+        Assert.Equal((DeadCodeElimination.Name, "nothing to do"), Assert.Single(report.Entries));
     }
 }

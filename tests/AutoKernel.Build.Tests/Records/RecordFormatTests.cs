@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using AutoKernel.Build.Measure;
 using AutoKernel.Build.Records;
 using AutoKernel.Generator.Kernels;
@@ -115,12 +114,27 @@ public sealed class RecordFormatTests
         Assert.Throws<ArgumentException>(() => RecordFormat.Serialize(Make() with { Version = 2 }));
     }
 
-    /// <summary>A valid line with one change made to its JSON.</summary>
-    private static string Edited(Action<JsonObject> edit)
+    /// <summary>
+    /// A valid record written by hand (not by <see cref="RecordFormat.Serialize"/>): the bad lines
+    /// below are textual edits of it, so the parser is tested against the documented format.
+    /// </summary>
+    private const string Valid =
+        """{"version":1,"target":"x64 AVX2, Test CPU","threads":1,"workload_key":"dense|data=1x64|weight=32x64|dtype=float32","template":"dense_packed","config_index":7,"knobs":{"tile_n":[2,16],"unroll":[2]},"costs":[0.000125,0.00025],"error":"none","trial_seconds":0.5,"timestamp":"2025-03-14T15:09:26+00:00","tool_version":"0.1.0-test"}""";
+
+    /// <summary><see cref="Valid"/> with one piece of text replaced; the piece must be there.</summary>
+    private static string Edited(string from, string to)
     {
-        var json = JsonNode.Parse(RecordFormat.Serialize(Make(index: 7)))!.AsObject();
-        edit(json);
-        return json.ToJsonString();
+        Assert.Contains(from, Valid);
+        return Valid.Replace(from, to, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheHandWrittenLineParses()
+    {
+        // The base of the bad lines must itself be good, or every bad-line case passes for the wrong reason.
+        var r = RecordFormat.Parse(Valid);
+        Assert.Equal(7, r.ConfigIndex);
+        Assert.Equal([0.000125, 0.00025], r.Costs);
     }
 
     public static TheoryData<string, string> BadLines() => new()
@@ -129,20 +143,44 @@ public sealed class RecordFormatTests
         { "hello", "not valid JSON" },
         { "", "not valid JSON" },
         { "[1,2]", "expected a JSON object, found an array" },
+        { "\"a string\"", "expected a JSON object, found a string" },
         { "{\"version\":1,\"version\":1}", "not valid JSON" },
-        { Edited(j => j.Remove("workload_key")), "missing field 'workload_key'" },
-        { Edited(j => j.Remove("version")), "missing field 'version'" },
-        { Edited(j => j.Remove("costs")), "missing field 'costs'" },
-        { Edited(j => j["threads"] = "1"), "field 'threads' must be an integer, not a string" },
-        { Edited(j => j["threads"] = 0), "field 'threads' must be at least 1" },
-        { Edited(j => j["config_index"] = -1), "field 'config_index' must be a non-negative integer" },
-        { Edited(j => j["error"] = "exploded"), "field 'error' has unknown value 'exploded'" },
-        { Edited(j => j["costs"] = new JsonArray(1, "x")), "field 'costs' must hold finite" },
-        { Edited(j => j["costs"] = new JsonArray(-1.0)), "field 'costs' must hold finite" },
-        { Edited(j => j["knobs"] = new JsonObject { ["tile"] = new JsonArray(1.5) }), "knob 'tile' must be an array of integers" },
-        { Edited(j => j["timestamp"] = "yesterday"), "field 'timestamp' is not an ISO 8601" },
-        { Edited(j => j["version"] = 2), "format version 2 is newer than this autokernel reads (1)" },
-        { Edited(j => j["version"] = 0), "format version 0 is not valid" },
+        { Valid + ",", "not valid JSON" },
+        { Edited("}", ",}"), "not valid JSON" },
+        { Edited("\"workload_key\":\"dense|data=1x64|weight=32x64|dtype=float32\",", ""), "missing field 'workload_key'" },
+        { Edited("\"version\":1,", ""), "missing field 'version'" },
+        { Edited("\"target\":\"x64 AVX2, Test CPU\",", ""), "missing field 'target'" },
+        { Edited("\"threads\":1,", ""), "missing field 'threads'" },
+        { Edited("\"template\":\"dense_packed\",", ""), "missing field 'template'" },
+        { Edited("\"config_index\":7,", ""), "missing field 'config_index'" },
+        { Edited("\"knobs\":{\"tile_n\":[2,16],\"unroll\":[2]},", ""), "missing field 'knobs'" },
+        { Edited("\"costs\":[0.000125,0.00025],", ""), "missing field 'costs'" },
+        { Edited("\"error\":\"none\",", ""), "missing field 'error'" },
+        { Edited("\"trial_seconds\":0.5,", ""), "missing field 'trial_seconds'" },
+        { Edited(",\"timestamp\":\"2025-03-14T15:09:26+00:00\"", ""), "missing field 'timestamp'" },
+        { Edited(",\"tool_version\":\"0.1.0-test\"", ""), "missing field 'tool_version'" },
+        { Edited("\"threads\":1", "\"threads\":\"1\""), "field 'threads' must be an integer, not a string" },
+        { Edited("\"threads\":1", "\"threads\":1.5"), "field 'threads' must be a 32-bit integer" },
+        { Edited("\"threads\":1", "\"threads\":0"), "field 'threads' must be at least 1, not 0" },
+        { Edited("\"target\":\"x64 AVX2, Test CPU\"", "\"target\":null"), "field 'target' must be a string, not null" },
+        { Edited("\"config_index\":7", "\"config_index\":-1"), "field 'config_index' must be a non-negative integer" },
+        { Edited("\"config_index\":7", "\"config_index\":7.5"), "field 'config_index' must be a non-negative integer" },
+        { Edited("\"error\":\"none\"", "\"error\":\"exploded\""), "field 'error' has unknown value 'exploded'" },
+        { Edited("\"error\":\"none\"", "\"error\":\"None\""), "field 'error' has unknown value 'None'" },
+        { Edited("[0.000125,0.00025]", "[1,\"x\"]"), "field 'costs' must hold finite" },
+        { Edited("[0.000125,0.00025]", "[-1.0]"), "field 'costs' must hold finite" },
+        { Edited("[0.000125,0.00025]", "[1e400]"), "field 'costs' must hold finite" },
+        { Edited("[0.000125,0.00025]", "{}"), "field 'costs' must be an array, not an object" },
+        { Edited("\"knobs\":{\"tile_n\":[2,16],", "\"knobs\":{\"tile_n\":[1.5],"), "knob 'tile_n' must be an array of integers" },
+        { Edited("\"knobs\":{\"tile_n\":[2,16],", "\"knobs\":{\"tile_n\":2,"), "knob 'tile_n' must be an array of integers" },
+        { Edited("\"knobs\":{\"tile_n\":[2,16],", "\"knobs\":{\"tile_n\":[2,16],\"tile_n\":[4,8],"), "not valid JSON" },
+        { Edited("\"trial_seconds\":0.5", "\"trial_seconds\":-0.5"), "field 'trial_seconds' must hold finite" },
+        { Edited("\"trial_seconds\"", "\"message\":42,\"trial_seconds\""), "field 'message' must be a string" },
+        { Edited("2025-03-14T15:09:26+00:00", "yesterday"), "field 'timestamp' is not an ISO 8601" },
+        { Edited("\"version\":1", "\"version\":2"), "format version 2 is newer than this autokernel reads (1)" },
+        { Edited("\"version\":1", "\"version\":0"), "format version 0 is not valid" },
+        // The version is checked first: a newer record with fields this version cannot read is refused as newer.
+        { Edited("\"version\":1,\"target\":\"x64 AVX2, Test CPU\"", "\"version\":3,\"target\":[]"), "format version 3 is newer" },
     };
 
     [Theory]
@@ -154,13 +192,103 @@ public sealed class RecordFormatTests
     }
 
     [Fact]
+    public void HandWrittenLineParsesFieldByField()
+    {
+        // Keys in another order, blanks between tokens, unknown fields (top level and nested),
+        // a null message, integer and exponent numbers, a "Z" timestamp.
+        const string line =
+            """ { "tool_version" : "9.9.9" , "timestamp":"2024-02-29T23:59:58.25Z", "added_later": {"x": [1, {"y": null}]}, "costs":[1, 2.5e-3, 0.1], "knobs":{"z_last":[3], "a_first":[-1, 0, 2147483647], "none":[]}, "error":"wrong_answer", "message":null, "trial_seconds":0, "template":"conv2d_nchwc", "config_index":12345678901, "workload_key":"k", "threads":16, "target":"arm64 NEON, Ünïcødé \"CPU\" \\ \u65e5\u672c", "version":1, "zzz":true } """;
+        var r = RecordFormat.Parse(line);
+        Assert.Equal(1, r.Version);
+        Assert.Equal("arm64 NEON, Ünïcødé \"CPU\" \\ 日本", r.Target);
+        Assert.Equal(16, r.Threads);
+        Assert.Equal("k", r.WorkloadKey);
+        Assert.Equal("conv2d_nchwc", r.Template);
+        Assert.Equal(12_345_678_901L, r.ConfigIndex);
+        Assert.Equal(["z_last", "a_first", "none"], r.Knobs.Keys);
+        Assert.Equal([3], r.Knobs["z_last"]);
+        Assert.Equal([-1, 0, int.MaxValue], r.Knobs["a_first"]);
+        Assert.Empty(r.Knobs["none"]);
+        Assert.Equal([1.0, 0.0025, 0.1], r.Costs);
+        Assert.Equal(MeasureError.WrongAnswer, r.Error);
+        Assert.False(r.IsValid);
+        Assert.Null(r.Message);
+        Assert.Equal(0.0, r.TrialSeconds);
+        Assert.Equal(new DateTimeOffset(2024, 2, 29, 23, 59, 58, 250, TimeSpan.Zero), r.Timestamp);
+        Assert.Equal(TimeSpan.Zero, r.Timestamp.Offset);
+        Assert.Equal("9.9.9", r.ToolVersion);
+    }
+
+    [Fact]
+    public void MissingMessageAndEscapedMessageParse()
+    {
+        Assert.Null(RecordFormat.Parse(Valid).Message);
+        var r = RecordFormat.Parse(Edited("\"trial_seconds\"", "\"message\":\"tab\\there \\\"q\\\" \\u00e9 \\ud83d\\ude00\",\"trial_seconds\""));
+        Assert.Equal("tab\there \"q\" é 😀", r.Message);
+        // An offset other than zero is kept.
+        var t = RecordFormat.Parse(Edited("2025-03-14T15:09:26+00:00", "2025-03-14T20:39:26.1234567+05:30")).Timestamp;
+        Assert.Equal(TimeSpan.FromMinutes(330), t.Offset);
+        Assert.Equal(new DateTimeOffset(2025, 3, 14, 15, 9, 26, TimeSpan.Zero).AddTicks(1_234_567).UtcTicks, t.UtcTicks);
+    }
+
+    /// <summary>The record that <see cref="GoldenLine"/> must be, field by field.</summary>
+    private static TuningRecord GoldenRecord() => new()
+    {
+        Target = "x64 AVX2, Test CPU",
+        Threads = 2,
+        WorkloadKey = "dense|data=1x64|weight=32x64|dtype=float32",
+        Template = "dense_packed",
+        ConfigIndex = 7,
+        Knobs = new OrderedDictionary<string, int[]> { ["tile_n"] = [2, 16], ["unroll"] = [2], ["order"] = [1, 0] },
+        Costs = [0.000125, 0.1 + 0.2, 3],
+        Error = MeasureError.None,
+        TrialSeconds = 0.75,
+        Timestamp = new DateTimeOffset(2025, 3, 14, 15, 9, 26, 500, TimeSpan.FromHours(1)),
+        ToolVersion = "0.1.0-test",
+    };
+
+    /// <summary>
+    /// Written by hand from docs/architecture.md's "Tuning records": keys in the documented order,
+    /// no message key, shortest round-trip numbers (0.1 + 0.2 is 0.30000000000000004; 3 stays "3"),
+    /// ISO 8601 timestamp with its offset.
+    /// </summary>
+    private const string GoldenLine =
+        """{"version":1,"target":"x64 AVX2, Test CPU","threads":2,"workload_key":"dense|data=1x64|weight=32x64|dtype=float32","template":"dense_packed","config_index":7,"knobs":{"tile_n":[2,16],"unroll":[2],"order":[1,0]},"costs":[0.000125,0.30000000000000004,3],"error":"none","trial_seconds":0.75,"timestamp":"2025-03-14T15:09:26.5+01:00","tool_version":"0.1.0-test"}""";
+
+    [Fact]
+    public void SerializeWritesTheGoldenLine() => Assert.Equal(GoldenLine, RecordFormat.Serialize(GoldenRecord()));
+
+    [Fact]
+    public void TheGoldenLineParsesToTheRecord() => AssertSame(GoldenRecord(), RecordFormat.Parse(GoldenLine));
+
+    [Fact]
+    public void SerializeWritesAFailureWithItsMessageEscaped()
+    {
+        var record = GoldenRecord() with
+        {
+            Knobs = new Dictionary<string, int[]>(),
+            Costs = [],
+            Error = MeasureError.CompileError,
+            Message = "error CS1002: \"x\\y\"\ttab \u0001 ✓ 日本",
+            Timestamp = new DateTimeOffset(2025, 3, 14, 15, 9, 26, TimeSpan.Zero),
+        };
+        // Quote, backslash, tab and control characters escaped; other text as it is (the relaxed encoder).
+        const string expected =
+            """{"version":1,"target":"x64 AVX2, Test CPU","threads":2,"workload_key":"dense|data=1x64|weight=32x64|dtype=float32","template":"dense_packed","config_index":7,"knobs":{},"costs":[],"error":"compile_error","message":"error CS1002: \"x\\y\"\ttab \u0001 ✓ 日本","trial_seconds":0.75,"timestamp":"2025-03-14T15:09:26+00:00","tool_version":"0.1.0-test"}""";
+        Assert.Equal(expected, RecordFormat.Serialize(record));
+    }
+
+    [Theory]
+    [InlineData(MeasureError.RuntimeError, "runtime_error")]
+    [InlineData(MeasureError.Timeout, "timeout")]
+    [InlineData(MeasureError.WrongAnswer, "wrong_answer")]
+    public void HandWrittenErrorNamesParse(MeasureError error, string text) =>
+        Assert.Equal(error, RecordFormat.Parse(Edited("\"error\":\"none\"", $"\"error\":\"{text}\"")).Error);
+
+    [Fact]
     public void UnknownFieldsAreIgnoredAndNullMessageIsAccepted()
     {
-        var record = RecordFormat.Parse(Edited(j =>
-        {
-            j["added_later"] = new JsonObject { ["x"] = 1 };
-            j["message"] = null;
-        }));
+        var record = RecordFormat.Parse(Edited("\"trial_seconds\"", "\"added_later\":{\"x\":1},\"message\":null,\"trial_seconds\""));
         Assert.Equal(7, record.ConfigIndex);
         Assert.Null(record.Message);
     }
@@ -203,9 +331,13 @@ public sealed class RecordFormatTests
         Assert.Equal("dense|data=1x64|weight=32x64|dtype=float32", record.WorkloadKey);
         Assert.Equal("dense_packed", record.Template);
         Assert.Equal(7, record.ConfigIndex);
+        // Index 7 in mixed radix, first knob fastest: tile_n 7 % 6 = 1 (the splits of 32 in two are
+        // [1,32], [2,16], [4,8], [8,4], [16,2], [32,1]), then 7 / 6 = 1: unroll 1 % 3 = 1 (value 2),
+        // then 1 / 3 = 0: order entry 0, [0,1].
         Assert.Equal(["tile_n", "unroll", "order"], record.Knobs.Keys);
-        for (int i = 0; i < config.Space.Knobs.Count; i++)
-            Assert.Equal(config.Space.Knobs[i][config.Choices[i]], record.Knobs[config.Space.Knobs[i].Name]);
+        Assert.Equal([2, 16], record.Knobs["tile_n"]);
+        Assert.Equal([2], record.Knobs["unroll"]);
+        Assert.Equal([0, 1], record.Knobs["order"]);
         Assert.Equal([2e-5, 3e-5], record.Costs);
         Assert.NotSame(result.Costs, record.Costs);
         Assert.Equal(0.75, record.TrialSeconds);
@@ -216,14 +348,12 @@ public sealed class RecordFormatTests
     }
 
     [Fact]
-    public void ToolVersionIsTheAssemblysInformationalVersion()
+    public void ToolVersionIsTheBuildsVersionWithItsCommit()
     {
-        string expected = typeof(TuningRecord).Assembly
-            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
-            .Cast<System.Reflection.AssemblyInformationalVersionAttribute>()
-            .Single().InformationalVersion;
-        Assert.Equal(expected, TuningRecord.CurrentToolVersion);
-        Assert.False(string.IsNullOrWhiteSpace(TuningRecord.CurrentToolVersion));
+        // The version the build sets (Directory.Build.props), then the commit when built from git.
+        var props = System.Xml.Linq.XDocument.Load(Path.Combine(Support.TestPaths.RepoRoot, "Directory.Build.props"));
+        string version = props.Descendants("Version").Single().Value;
+        Assert.Matches($"^{System.Text.RegularExpressions.Regex.Escape(version)}(\\+[0-9a-f]{{40}})?$", TuningRecord.CurrentToolVersion);
     }
 
     [Fact]
@@ -241,6 +371,30 @@ public sealed class RecordFormatTests
         Assert.Equal(TuningRecord.MaxMessageLength, record.Message!.Length);
         Assert.EndsWith("…", record.Message);
         Assert.DoesNotContain('\n', record.Message);
+    }
+
+    [Fact]
+    public void EveryRecordKeepsItsMessageToOneLineOf500Characters()
+    {
+        // The limit holds however a record is made, not only through FromResult.
+        string longText = "first line\r\nsecond\n" + new string('x', 1000);
+        // 500 characters: 499 of the text, line breaks as spaces, then "…".
+        string expected = ("first line second " + new string('x', 1000))[..499] + "…";
+
+        var made = Make(error: MeasureError.RuntimeError, message: longText);
+        Assert.Equal(expected, made.Message);
+        Assert.Equal(expected, (Make(error: MeasureError.Timeout) with { Message = longText }).Message);
+        Assert.Equal("a b", (made with { Message = " a\nb " }).Message);
+        Assert.Null((made with { Message = "\r\n" }).Message);
+
+        // Written: the line holds the cut message.
+        string line = RecordFormat.Serialize(made);
+        Assert.Contains("\"message\":\"" + expected + "\"", line);
+
+        // Read: a longer message in a file (an older or foreign writer) comes back cut too.
+        string written = Edited("\"trial_seconds\"", "\"message\":\"" + new string('y', 600) + "\\nz\",\"trial_seconds\"");
+        Assert.Equal(new string('y', 499) + "…", RecordFormat.Parse(written).Message);
+        Assert.Equal("y z", RecordFormat.Parse(Edited("\"trial_seconds\"", "\"message\":\"y\\nz\",\"trial_seconds\"")).Message);
     }
 
     [Fact]

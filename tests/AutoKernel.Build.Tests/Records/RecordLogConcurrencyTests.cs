@@ -21,10 +21,10 @@ public sealed class RecordLogConcurrencyTests
         WorkloadKey = $"writer-{writer}",
         Template = "stress",
         ConfigIndex = (long)batch * batchSize + item,
-        Knobs = new Dictionary<string, int[]> { ["writer"] = [writer], ["batch"] = [batch], ["item"] = [item] },
+        Knobs = new Dictionary<string, int[]> { ["writer"] = [writer], ["batch"] = [batch], ["item"] = [item], ["padding"] = [.. Enumerable.Repeat(writer, 2000)] },
         Costs = [1e-3 * (writer + 1), 1e-3 * (batch + 1)],
         Error = MeasureError.None,
-        Message = string.Concat(Enumerable.Repeat($"writer {writer} was here; ", 80)),
+        Message = string.Concat(Enumerable.Repeat($"writer {writer} was here; ", 20)),
         TrialSeconds = 0.25,
         Timestamp = DateTimeOffset.UtcNow,
         ToolVersion = TuningRecord.CurrentToolVersion,
@@ -54,7 +54,10 @@ public sealed class RecordLogConcurrencyTests
                 Assert.Equal(item, r.Knobs["item"][0]);
                 Assert.Equal($"writer-{writer}", r.WorkloadKey);
                 Assert.Equal((long)batch * batchSize + item, r.ConfigIndex);
-                Assert.Equal(string.Concat(Enumerable.Repeat($"writer {writer} was here; ", 80)), r.Message);
+                // 19 characters 20 times, less the trailing blank the record trims: 379.
+                Assert.Equal(string.Concat(Enumerable.Repeat($"writer {writer} was here; ", 20)).TrimEnd(), r.Message);
+                Assert.Equal(2000, r.Knobs["padding"].Length);
+                Assert.True(r.Knobs["padding"].All(v => v == writer), "padding damaged");
                 Assert.True(seen.Add((writer, batch, item)));
             }
         }
@@ -92,7 +95,22 @@ public sealed class RecordLogConcurrencyTests
     }
 
     [Fact]
-    public async Task ProcessesAppendingToOneLogNeverInterleave()
+    public Task ProcessesAppendingToOneLogNeverInterleave() => ProcessesAppend(disableFileLocking: false);
+
+    /// <summary>
+    /// With .NET's file locking switched off (DOTNET_SYSTEM_IO_DISABLEFILELOCKING=1 in every child,
+    /// which each child checks) the FileShare.None open of the lock file excludes nobody, and only
+    /// the byte-range lock of <see cref="LogLock"/> keeps the writers apart. Linux and Windows only:
+    /// elsewhere LogLock takes no byte-range lock.
+    /// </summary>
+    [Fact]
+    public Task ProcessesAppendingWithFileLockingSwitchedOffNeverInterleave()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux() || OperatingSystem.IsWindows(), "LogLock takes a byte-range lock on Linux and Windows only");
+        return ProcessesAppend(disableFileLocking: true);
+    }
+
+    private static async Task ProcessesAppend(bool disableFileLocking)
     {
         const int writers = 6, batches = 30, batchSize = 10;
         string helper = Path.Combine(AppContext.BaseDirectory, "AutoKernel.RecordsStress.dll");
@@ -117,6 +135,11 @@ public sealed class RecordLogConcurrencyTests
                 };
                 foreach (string a in new[] { helper, path, w.ToString(CultureInfo.InvariantCulture), batches.ToString(CultureInfo.InvariantCulture), batchSize.ToString(CultureInfo.InvariantCulture), go })
                     info.ArgumentList.Add(a);
+                if (disableFileLocking)
+                {
+                    info.Environment["DOTNET_SYSTEM_IO_DISABLEFILELOCKING"] = "1";
+                    info.ArgumentList.Add("--expect-file-locking-off");
+                }
                 var child = Process.Start(info) ?? throw new InvalidOperationException("cannot start " + info.FileName);
                 children.Add(child);
                 output.Add((child.StandardOutput.ReadToEndAsync(timeout.Token), child.StandardError.ReadToEndAsync(timeout.Token)));

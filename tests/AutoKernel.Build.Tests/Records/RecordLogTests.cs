@@ -181,7 +181,8 @@ public sealed class RecordLogTests
     public void AppendGivesUpWhileAnotherWriterHoldsTheLock()
     {
         // Held in this process, the lock excludes Append only through .NET's flock: POSIX byte-range
-        // locks do not exclude their own process. (The cross-process test covers the switch.)
+        // locks do not exclude their own process. (RecordLogConcurrencyTests.ProcessesAppendingWithFileLockingSwitchedOffNeverInterleave
+        // covers the byte-range lock with the switch on.)
         bool lockingOff = (AppContext.TryGetSwitch("System.IO.DisableFileLocking", out bool off) && off)
             || Environment.GetEnvironmentVariable("DOTNET_SYSTEM_IO_DISABLEFILELOCKING") is "1" or "true";
         Assert.SkipWhen(lockingOff, ".NET file locking is switched off in this process");

@@ -82,7 +82,7 @@ public static class BatchNormFolding
                 // W: [Cout, Cin/g, k...]; output channel = first axis.
                 if (w.Shape[0] != channels)
                     return false;
-                ScaleBlocks(weights, channels, 1, s);
+                ScaleRows(weights, s);
                 break;
             case "ConvTranspose":
             {
@@ -115,10 +115,11 @@ public static class BatchNormFolding
                 int n = transB ? w.Shape[0] : w.Shape[1];
                 if (n != channels)
                     return false;
+                // transB: B is [N, K], one row per output column; otherwise [K, N], one column each.
                 if (transB)
-                    ScaleBlocks(weights, channels, 1, s);
+                    ScaleRows(weights, s);
                 else
-                    ScaleBlocks(weights, w.Shape[0], channels, s);
+                    ScaleColumns(weights, s);
                 biasScale = producer.GetFloat("beta", 1f);
                 if (producer.HasInput(biasInput) && graph.Initializers[producer.Inputs[biasInput]].Rank != 1)
                     return false;
@@ -146,28 +147,25 @@ public static class BatchNormFolding
     }
 
     /// <summary>
-    /// Scales a row-major array viewed as [outer, ..., inner]: when <paramref name="stride"/> is 1
-    /// the array is [channels, rest] and block c is scaled by s[c]; otherwise it is [rows, channels]
-    /// and column c is scaled by s[c].
+    /// Scales a row-major array viewed as [s.Length, rest]: every element of row c by s[c].
     /// </summary>
-    private static void ScaleBlocks(float[] data, int rows, int stride, float[] s)
+    private static void ScaleRows(float[] data, float[] s)
     {
-        if (stride == 1)
+        int block = data.Length / s.Length;
+        for (int c = 0; c < s.Length; c++)
         {
-            int block = data.Length / rows;
-            for (int c = 0; c < rows; c++)
-            {
-                for (int k = 0; k < block; k++)
-                    data[c * block + k] *= s[c];
-            }
+            for (int k = 0; k < block; k++)
+                data[c * block + k] *= s[c];
         }
-        else
-        {
-            for (int r = 0; r < rows; r++)
-            {
-                for (int c = 0; c < stride; c++)
-                    data[r * stride + c] *= s[c];
-            }
-        }
+    }
+
+    /// <summary>
+    /// Scales a row-major array viewed as [rows, s.Length]: every element of column c by s[c].
+    /// </summary>
+    private static void ScaleColumns(float[] data, float[] s)
+    {
+        int columns = s.Length;
+        for (int i = 0; i < data.Length; i++)
+            data[i] *= s[i % columns];
     }
 }
