@@ -62,7 +62,8 @@ public static class ModelBench
         stdout.WriteLine($"log: {options.LogPath ?? "(none: fallback schedules)"}");
         stdout.WriteLine(string.Create(c, $"timing: warm-up {options.Timing.Warmup}, {options.Timing.Repeat} repeats of at least {options.Timing.MinRepeatMs} ms, each side in its own process"));
 
-        string temp = Path.Combine(Path.GetTempPath(), "autokernel-bench-" + Guid.NewGuid().ToString("N"));
+        // The process id in the name tells whose folder it is (tests check that theirs is removed).
+        string temp = Path.Combine(Path.GetTempPath(), $"autokernel-bench-{Environment.ProcessId}-{Guid.NewGuid():N}");
         var results = new List<ModelBenchResult>();
         try
         {
