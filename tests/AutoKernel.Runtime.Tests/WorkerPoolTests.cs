@@ -6,6 +6,45 @@ namespace AutoKernel.Runtime.Tests;
 
 public sealed class WorkerPoolTests
 {
+    /// <summary>Bounds a hang only: every wait below ends as soon as what it waits for happens.</summary>
+    private static readonly TimeSpan HangBound = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Holds every thread that enters until <paramref name="expected"/> distinct threads have
+    /// entered, so a test sees all of a pool's threads take part however loaded the machine is
+    /// (a pool that never hands work to a worker leaves the caller waiting: <see cref="TimedOut"/>).
+    /// </summary>
+    private sealed class AllThreadsMeet(int expected)
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<int, bool> _ids = new();
+        private readonly ManualResetEventSlim _met = new();
+        private volatile bool _timedOut;
+
+        public int Distinct => _ids.Count;
+
+        public bool TimedOut => _timedOut;
+
+        public void Enter()
+        {
+            if (_ids.TryAdd(Environment.CurrentManagedThreadId, true) && _ids.Count >= expected)
+                _met.Set();
+            if (!_met.Wait(HangBound))
+            {
+                // Fail, and let the rest of the loop run through instead of waiting again.
+                _timedOut = true;
+                _met.Set();
+            }
+        }
+    }
+
+    /// <summary>Runs <paramref name="count"/> iterations and returns how often each index ran.</summary>
+    private static int[] Hits(WorkerPool pool, int count)
+    {
+        var hits = new int[count];
+        pool.For(count, hits, static (h, i) => Interlocked.Increment(ref h[i]));
+        return hits;
+    }
+
     [Theory]
     [InlineData(1, 1)]
     [InlineData(2, 1)]
@@ -17,23 +56,39 @@ public sealed class WorkerPoolTests
         using var pool = new WorkerPool(threads);
         for (int round = 0; round < 50; round++)
         {
-            var hits = new int[count];
-            pool.For(count, hits, static (h, i) => Interlocked.Increment(ref h[i]));
-            Assert.All(hits, h => Assert.Equal(1, h));
+            Assert.Equal(Enumerable.Repeat(1, count), Hits(pool, count));
+            // The delegate overload maps the same indices.
+            var seen = new int[count];
+            pool.For(count, i => Interlocked.Increment(ref seen[i]));
+            Assert.Equal(Enumerable.Repeat(1, count), seen);
         }
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-3)]
+    public void No_iterations_run_for_a_count_below_one(int count)
+    {
+        using var pool = new WorkerPool(2);
+        int calls = 0;
+        pool.For(count, i => Interlocked.Increment(ref calls));
+        Assert.Equal(0, calls);
+    }
+
     [Fact]
-    public void Work_spreads_over_the_threads()
+    public void Work_spreads_over_all_the_threads()
     {
         using var pool = new WorkerPool(3);
-        var threadIds = new System.Collections.Concurrent.ConcurrentDictionary<int, bool>();
+        var meet = new AllThreadsMeet(3);
+        var hits = new int[300];
         pool.For(300, i =>
         {
-            threadIds[Environment.CurrentManagedThreadId] = true;
-            Thread.SpinWait(20_000);
+            meet.Enter();
+            Interlocked.Increment(ref hits[i]);
         });
-        Assert.True(threadIds.Count >= 2, $"ran on {threadIds.Count} thread(s)");
+        Assert.False(meet.TimedOut, $"only {meet.Distinct} of 3 threads took part within {HangBound.TotalSeconds} s");
+        Assert.Equal(3, meet.Distinct);
+        Assert.Equal(Enumerable.Repeat(1, 300), hits);
     }
 
     [Fact]
@@ -46,45 +101,115 @@ public sealed class WorkerPoolTests
                 throw new InvalidOperationException("boom");
         }));
         Assert.Equal("boom", e.Message);
-        int sum = 0;
-        pool.For(10, i => Interlocked.Add(ref sum, i));
-        Assert.Equal(45, sum);
+        Assert.Equal(Enumerable.Repeat(1, 10), Hits(pool, 10));
     }
 
     [Fact]
     public void Nested_for_runs_inline_instead_of_deadlocking()
     {
         using var pool = new WorkerPool(2);
-        int total = 0;
-        pool.For(8, i => pool.For(8, j => Interlocked.Increment(ref total)));
-        Assert.Equal(64, total);
+        var hits = new int[8 * 8];
+        var outerThreads = new int[8];
+        var innerThreads = new int[8 * 8];
+        pool.For(8, i =>
+        {
+            outerThreads[i] = Environment.CurrentManagedThreadId;
+            pool.For(8, j =>
+            {
+                Interlocked.Increment(ref hits[i * 8 + j]);
+                innerThreads[i * 8 + j] = Environment.CurrentManagedThreadId;
+            });
+        });
+        Assert.Equal(Enumerable.Repeat(1, 64), hits);
+        // Inline: each inner iteration ran on the thread of its outer iteration.
+        for (int k = 0; k < 64; k++)
+            Assert.Equal(outerThreads[k / 8], innerThreads[k]);
     }
 
     [Fact]
     public void Workers_that_went_to_sleep_wake_for_the_next_job()
     {
         using var pool = new WorkerPool(2, spinIterations: 1);
-        Thread.Sleep(50); // long enough for the worker to block
-        var ids = new System.Collections.Concurrent.ConcurrentDictionary<int, bool>();
-        pool.For(200, i =>
+        for (int round = 0; round < 3; round++)
         {
-            ids[Environment.CurrentManagedThreadId] = true;
-            Thread.SpinWait(50_000);
-        });
-        Assert.Equal(2, ids.Count);
+            // Wait (no fixed sleep) until the worker has stopped spinning and blocks.
+            Assert.True(SpinWait.SpinUntil(() => pool.SleepingWorkers == 1, HangBound), "the worker never went to sleep");
+            var meet = new AllThreadsMeet(2);
+            var hits = new int[200];
+            pool.For(200, i =>
+            {
+                meet.Enter();
+                Interlocked.Increment(ref hits[i]);
+            });
+            Assert.False(meet.TimedOut, $"round {round}: the sleeping worker did not wake within {HangBound.TotalSeconds} s");
+            Assert.Equal(2, meet.Distinct);
+            Assert.Equal(Enumerable.Repeat(1, 200), hits);
+        }
     }
 
     [Fact]
     public void Concurrent_callers_are_serialized()
     {
+        // Every iteration takes a ticket from one counter. Serialized calls take disjoint, contiguous
+        // ranges of tickets: [first, first + count) for a call of count iterations.
         using var pool = new WorkerPool(2);
-        long sum = 0;
-        Parallel.For(0, 4, _ =>
+        const int Calls = 4 * 100, Count = 50;
+        int ticket = -1;
+        var tickets = new int[Calls][];
+        var hits = new int[Calls][];
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, caller =>
         {
             for (int r = 0; r < 100; r++)
-                pool.For(50, i => Interlocked.Add(ref sum, i));
+            {
+                int call = caller * 100 + r;
+                var mine = tickets[call] = new int[Count];
+                var hit = hits[call] = new int[Count];
+                pool.For(Count, i =>
+                {
+                    mine[i] = Interlocked.Increment(ref ticket);
+                    Interlocked.Increment(ref hit[i]);
+                    Thread.SpinWait(100);
+                });
+            }
         });
-        Assert.Equal(4L * 100 * (49 * 50 / 2), sum);
+        Assert.Equal(Calls * Count - 1, ticket);
+        for (int call = 0; call < Calls; call++)
+        {
+            Assert.Equal(Enumerable.Repeat(1, Count), hits[call]);
+            int first = tickets[call].Min();
+            Assert.True(first % Count == 0 && tickets[call].Max() == first + Count - 1,
+                $"call {call} took tickets {first}..{tickets[call].Max()}: its iterations interleaved with another call's");
+        }
+    }
+
+    [Fact]
+    public void After_dispose_for_throws_and_a_second_dispose_does_nothing()
+    {
+        var pool = new WorkerPool(3, spinIterations: 1);
+        Assert.True(SpinWait.SpinUntil(() => pool.SleepingWorkers == 2, HangBound), "the workers never went to sleep");
+        // Dispose joins the workers: it returns only once they have woken and ended.
+        var disposer = new Thread(pool.Dispose) { IsBackground = true };
+        disposer.Start();
+        Assert.True(disposer.Join(HangBound), "Dispose did not return: a worker did not end");
+        int calls = 0;
+        Assert.Throws<ObjectDisposedException>(() => pool.For(10, i => Interlocked.Increment(ref calls)));
+        Assert.Throws<ObjectDisposedException>(() => pool.For(1, 0, static (_, _) => { }));
+        Assert.Throws<ObjectDisposedException>(() => pool.For(0, i => Interlocked.Increment(ref calls)));
+        Assert.Equal(0, calls);
+        pool.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => pool.For(10, i => Interlocked.Increment(ref calls)));
+    }
+
+    [Fact]
+    public void A_pool_of_one_thread_runs_on_the_caller_and_disposes()
+    {
+        var pool = new WorkerPool(1);
+        int caller = Environment.CurrentManagedThreadId;
+        var threads = new int[20];
+        pool.For(20, i => threads[i] = Environment.CurrentManagedThreadId);
+        Assert.All(threads, t => Assert.Equal(caller, t));
+        pool.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => pool.For(20, i => { }));
     }
 }
 

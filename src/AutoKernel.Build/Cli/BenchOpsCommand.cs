@@ -148,7 +148,7 @@ public static class BenchOpsCommand
     }
 
     /// <summary>The log's best configuration for the task on this target and thread count; none when the log has no valid record.</summary>
-    private static List<Candidate> Tuned(RecordLog log, TuningTask task, Epilogue epilogue, CpuTarget target)
+    internal static List<Candidate> Tuned(RecordLog log, TuningTask task, Epilogue epilogue, CpuTarget target)
     {
         // The fastest valid record whose configuration still means the same in this version's spaces.
         var space = new TaskSpace(task.Workload, target);

@@ -189,39 +189,21 @@ internal static unsafe class RunnerHost
                 for (int i = 1; i < request.Warmup; i++)
                     kernel.Run(x, y, r, pool);
 
-                // Raise Number until one repeat lasts MinRepeatMs (AutoTVM's min_repeat_ms), within the time budget.
-                int number = Math.Max(1, request.Number);
+                // Number: raised until one repeat lasts MinRepeatMs (AutoTVM's min_repeat_ms), within the time budget.
                 double minSeconds = request.MinRepeatMs / 1000.0;
-                double maxRepeatSeconds = Math.Max(minSeconds, request.BudgetSeconds / Math.Max(1, request.Repeat + 2));
-                if (minSeconds > 0)
-                {
-                    for (int attempt = 0; attempt < 10; attempt++)
-                    {
-                        double t = Time(kernel, x, y, r, pool, number);
-                        // Short: the least of three, so that one preempted timing does not end the search early.
-                        if (t < minSeconds)
-                            t = Math.Min(t, Math.Min(Time(kernel, x, y, r, pool, number), Time(kernel, x, y, r, pool, number)));
-                        if (t >= minSeconds || Raise(number, t, minSeconds, maxRepeatSeconds) is not { } raised)
-                            break;
-                        number = raised;
-                    }
-                }
+                double maxRepeatSeconds = Calibration.RepeatBudget(request.BudgetSeconds, request.Repeat, minSeconds);
+                double Timed(int n) => Time(kernel, x, y, r, pool, n);
+                int number = Calibration.Calibrate(Math.Max(1, request.Number), minSeconds, maxRepeatSeconds, Timed);
 
                 var costs = new double[Math.Max(1, request.Repeat)];
                 for (int i = 0; i < costs.Length; i++)
                 {
-                    double t = 0;
-                    for (int attempt = 0; attempt < 4; attempt++)
+                    (costs[i], number) = Calibration.Repeat(number, minSeconds, maxRepeatSeconds, n =>
                     {
                         if (request.FlushCache)
                             Flush();
-                        t = Time(kernel, x, y, r, pool, number);
-                        // A repeat far shorter than asked means the calibration was disturbed: raise Number and redo it.
-                        if (t >= minSeconds * 0.5 || Raise(number, t, minSeconds, maxRepeatSeconds) is not { } raised)
-                            break;
-                        number = raised;
-                    }
-                    costs[i] = t / number;
+                        return Timed(n);
+                    });
                 }
                 return new RunnerReply { Error = MeasureError.None, Costs = costs, Number = number };
             }
@@ -231,27 +213,6 @@ internal static unsafe class RunnerHost
                 NativeMemory.AlignedFree(y);
                 NativeMemory.AlignedFree(r);
             }
-        }
-
-        /// <summary>A larger Number for a repeat that took <paramref name="t"/> seconds, or null when the budget allows none.</summary>
-        private static int? Raise(int number, double t, double minSeconds, double maxRepeatSeconds)
-        {
-            long wanted;
-            double cap;
-            if (t <= 0)
-            {
-                // Below the clock's resolution: no estimate, just double.
-                wanted = number * 2L;
-                cap = int.MaxValue;
-            }
-            else
-            {
-                double perRun = t / number;
-                wanted = Math.Max(number * 2L, (long)Math.Min(Math.Ceiling(minSeconds * 1.05 / perRun), int.MaxValue));
-                cap = maxRepeatSeconds / perRun;
-            }
-            wanted = (long)Math.Min(wanted, Math.Min(cap, int.MaxValue));
-            return wanted > number ? (int)wanted : null;
         }
 
         private static double Time(ITunedKernel kernel, float* x, float* y, float* r, WorkerPool pool, int number)
@@ -440,19 +401,29 @@ internal static unsafe class RunnerHost
         return data;
     }
 
-    /// <summary>Null when every value is within rtol/atol of the reference, else a description of the worst miss.</summary>
+    /// <summary>
+    /// Null when every output matches its reference value, else how many do not and the worst miss.
+    /// An output matches when it lies within <see cref="Atol"/> + <see cref="Rtol"/>·|expected| of
+    /// the reference (computed in double, the bound included) or equals it, so an infinite reference
+    /// is matched by the same infinity and nothing else. NaN matches nothing, a NaN reference
+    /// included: the output is filled with NaN before the run, so an output the kernel left unwritten
+    /// is a wrong answer. The worst miss is the one furthest past its bound (NaN and infinities
+    /// count as infinitely far; the first of equals).
+    /// </summary>
     internal static string? Compare(ReadOnlySpan<float> actual, ReadOnlySpan<float> expected)
     {
+        if (actual.Length != expected.Length)
+            return string.Create(CultureInfo.InvariantCulture, $"{actual.Length} outputs, the reference has {expected.Length}");
         int bad = 0, worst = -1;
         double worstExcess = 0;
         for (int i = 0; i < expected.Length; i++)
         {
             double a = actual[i], e = expected[i];
             double diff = Math.Abs(a - e), limit = Atol + Rtol * Math.Abs(e);
-            if (diff <= limit)
+            if (a == e || (double.IsFinite(e) && diff <= limit))
                 continue;
             bad++;
-            double excess = double.IsNaN(diff) ? double.PositiveInfinity : diff - limit;
+            double excess = double.IsFinite(e) && double.IsFinite(diff) ? diff - limit : double.PositiveInfinity;
             if (worst < 0 || excess > worstExcess)
             {
                 worst = i;

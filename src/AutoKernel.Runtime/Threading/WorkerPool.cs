@@ -47,6 +47,9 @@ public sealed class WorkerPool : IDisposable
 
     public int Threads { get; }
 
+    /// <summary>Workers that have stopped spinning and block (or are about to) until the next job: for tests.</summary>
+    internal int SleepingWorkers => Volatile.Read(ref _sleeping);
+
     /// <summary>
     /// Runs <paramref name="body"/>(state, i) for i in [0, count), spread over the pool. Rethrows the
     /// first exception. Allocates nothing in steady state: the job object for each
