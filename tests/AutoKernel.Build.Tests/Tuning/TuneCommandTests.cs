@@ -187,9 +187,10 @@ public sealed class TuneCommandTests : IDisposable
             // Wait for the first logged batch, then interrupt. The limits only bound a hang: the
             // first batch compiles 4 kernels, which takes seconds even on a loaded machine.
             var hang = TimeSpan.FromMinutes(5);
+            var clock = Stopwatch.StartNew();
             string? line;
             do
-                line = await Within(process.StandardOutput.ReadLineAsync(ct).AsTask(), hang, "progress line of the first batch");
+                line = await Within(process.StandardOutput.ReadLineAsync(ct).AsTask(), Left(hang, clock), "progress line of the first batch");
             while (line is not null && !line.Contains("Progress: (4/2000)", StringComparison.Ordinal));
             if (line is null)
                 Assert.Fail($"the tuner ended before its first batch: {await Within(stderr, hang, "error output from the tuner")}");
@@ -215,6 +216,9 @@ public sealed class TuneCommandTests : IDisposable
             KillGroup(process);
         }
     }
+
+    /// <summary>What is left of <paramref name="limit"/> after the time on <paramref name="clock"/>; zero once it is spent.</summary>
+    private static TimeSpan Left(TimeSpan limit, Stopwatch clock) => limit > clock.Elapsed ? limit - clock.Elapsed : TimeSpan.Zero;
 
     /// <summary>The task's result, or a failed assertion naming <paramref name="what"/> when it takes longer than <paramref name="limit"/>.</summary>
     private static async Task<T> Within<T>(Task<T> task, TimeSpan limit, string what)
