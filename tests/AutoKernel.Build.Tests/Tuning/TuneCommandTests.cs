@@ -235,7 +235,7 @@ public sealed class TuneCommandTests : IDisposable
         }
         catch (TimeoutException)
         {
-            Assert.Fail($"no {what} within {limit.TotalMinutes} min");
+            Assert.Fail(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"no {what} in time (gave up after waiting {limit.TotalSeconds:F0} s more)"));
         }
     }
 
