@@ -100,16 +100,18 @@ public sealed class ModelBasedTuner : Tuner
             return;
         Fits++;
         var candidates = _explorer.FindMaximums(p => _model.Predict(_features[p]), PlanSize * 2, IsVisited);
-        _plan = DiversePick(candidates, PlanSize);
+        _plan = DiversePick(candidates, PlanSize, DiversityWeight);
         _planNext = 0;
         _features.Trim();
     }
 
     /// <summary>
-    /// Greedy submodular pick: repeatedly takes the candidate with the best normalized score plus
-    /// <see cref="DiversityWeight"/> per (knob, value) pair not yet covered by the pick.
+    /// Greedy submodular pick: repeatedly takes the candidate with the best score, normalized to
+    /// the candidates' range (0 to 1), plus <paramref name="weight"/> per (template, knob, value)
+    /// not yet covered by the pick; the earliest candidate wins a tie. All candidates, in their
+    /// order, when there are at most <paramref name="count"/>.
     /// </summary>
-    private List<Point> DiversePick(IReadOnlyList<(Point Point, double Score)> candidates, int count)
+    internal static List<Point> DiversePick(IReadOnlyList<(Point Point, double Score)> candidates, int count, double weight)
     {
         if (candidates.Count <= count)
             return [.. candidates.Select(c => c.Point)];
@@ -131,7 +133,7 @@ public sealed class ModelBasedTuner : Tuner
                     if (!covered.Contains((p.Space, k, p.Config.Choices[k])))
                         fresh++;
                 }
-                double gain = (left[i].Score - lo) / span + DiversityWeight * fresh;
+                double gain = (left[i].Score - lo) / span + weight * fresh;
                 if (gain > bestGain)
                 {
                     bestGain = gain;
@@ -155,13 +157,19 @@ public sealed class FeatureCache
     private readonly Dictionary<(int, long), float[]> _cache = [];
     private readonly Func<Point, float[]> _extract;
 
-    /// <summary>The length comes from the features of one sampled point of <paramref name="space"/>.</summary>
+    /// <summary>
+    /// The length comes from the features of one sampled valid point of <paramref name="space"/>,
+    /// or of its first point when sampling finds no valid one (a space with none, where no
+    /// features are ever asked for, or one where rejection sampling rarely hits a valid point).
+    /// </summary>
     public FeatureCache(TaskSpace space, Func<Point, float[]> extract)
     {
         _extract = extract;
-        var probe = space.Sample(new Random(0)) ?? throw new ArgumentException("the space has no valid point", nameof(space));
+        var probe = space.Sample(new Random(0)) ?? FirstPoint(space) ?? throw new ArgumentException("the space has no point", nameof(space));
         Length = this[probe].Length;
     }
+
+    private static Point? FirstPoint(TaskSpace space) => space.Spaces.Count == 0 ? null : new Point(0, space.Spaces[0].Decode(0));
 
     public float[] this[Point point]
     {

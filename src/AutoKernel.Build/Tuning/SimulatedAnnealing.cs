@@ -3,8 +3,9 @@ namespace AutoKernel.Build.Tuning;
 /// <summary>
 /// AutoTVM's simulated-annealing explorer: parallel chains walk the space by one-knob moves,
 /// accept a worse neighbour with probability exp(Δ/T) on scores normalized to the chains' range,
-/// with T cooling linearly from 1 to 0, and keep the best unvisited points seen. Chains persist
-/// between calls, so each plan starts where the last one ended, plus fresh random starts.
+/// with T cooling linearly from 1 to 0, and keep the best unvisited points seen. Half of the
+/// chains persist between calls (each call starts them where the last one ended them); the
+/// other half restart at fresh random points.
 /// </summary>
 public sealed class SimulatedAnnealing(TaskSpace space, int seed)
 {
@@ -18,7 +19,10 @@ public sealed class SimulatedAnnealing(TaskSpace space, int seed)
     /// <summary>Stop when the kept set has not changed for this many iterations.</summary>
     public int EarlyStop { get; init; } = 50;
 
-    /// <summary>The <paramref name="count"/> best-scored points not <paramref name="visited"/>, best first.</summary>
+    /// <summary>
+    /// The best-scored points not <paramref name="visited"/> that the chains met: at most
+    /// <paramref name="count"/>, distinct, best first (a tie in template, then index order).
+    /// </summary>
     public IReadOnlyList<(Point Point, double Score)> FindMaximums(Func<Point, double> score, int count, Func<Point, bool> visited)
     {
         var points = new List<Point>(Chains);

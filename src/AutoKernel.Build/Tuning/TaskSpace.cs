@@ -93,14 +93,21 @@ public sealed class TaskSpace
         return new Point(s, Spaces[s].Decode(index));
     }
 
-    /// <summary>A random valid point: a uniformly chosen template, then a uniformly chosen valid configuration.</summary>
+    /// <summary>
+    /// A random valid point: a uniformly chosen template, then a uniformly chosen valid
+    /// configuration of it. A template whose space yields no valid point is left out of the draw
+    /// and another is chosen, so the result is null only when no template yields one.
+    /// </summary>
     public Point? Sample(Random random)
     {
-        for (int attempt = 0; attempt < Spaces.Count * 2; attempt++)
+        var left = Enumerable.Range(0, Spaces.Count).ToList();
+        while (left.Count > 0)
         {
-            int s = random.Next(Spaces.Count);
+            int pick = random.Next(left.Count);
+            int s = left[pick];
             if (Spaces[s].Sample(random) is { } config)
                 return new Point(s, config);
+            left.RemoveAt(pick);
         }
         return null;
     }

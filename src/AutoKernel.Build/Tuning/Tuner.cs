@@ -42,7 +42,11 @@ public sealed record TuneOptions
     /// <summary>Stop when the best has not improved for this many trials (AutoTVM's early_stopping); null: never.</summary>
     public int? EarlyStopping { get; init; }
 
-    /// <summary>Called after each batch, in order: progress output, the log writer.</summary>
+    /// <summary>
+    /// Called after each batch that measured at least one trial, in list order; an exception from
+    /// one ends the run. <see cref="TuningJob"/> puts its log writer first and the caller's
+    /// callbacks (the progress printer) after it, so a batch is in the log before it is reported.
+    /// </summary>
     public IReadOnlyList<Action<TuneProgress>> Callbacks { get; init; } = [];
 }
 

@@ -179,7 +179,11 @@ public sealed class TuningJob
         return trials;
     }
 
-    /// <summary>The point a record names, when its template and knob values still match this version's space.</summary>
+    /// <summary>
+    /// The point a record names, when its template and knob values still match this version's
+    /// space and the configuration is still valid there; otherwise null, with a warning (tuners
+    /// only measure valid points, so a record of an invalid one means the space's constraints changed).
+    /// </summary>
     public static Point? PointOf(TaskSpace space, TuningRecord record, List<string> warnings)
     {
         var point = space.Find(record.Template, record.ConfigIndex);
@@ -188,9 +192,15 @@ public sealed class TuningJob
             warnings.Add($"{record.WorkloadKey}: {record.Template} #{record.ConfigIndex} does not match this version's schedule space; ignored");
             return null;
         }
-        return space.Spaces[point.Space].IsValid(point.Config) ? point : null;
+        if (!space.Spaces[point.Space].IsValid(point.Config))
+        {
+            warnings.Add($"{record.WorkloadKey}: {record.Template} #{record.ConfigIndex} is not a valid configuration in this version's schedule space; ignored");
+            return null;
+        }
+        return point;
     }
 
+    /// <summary>Whether the record names exactly the knobs of the point's space, each with the point's chosen values.</summary>
     private static bool KnobsMatch(Point point, TuningRecord record)
     {
         var knobs = point.Config.Space.Knobs;

@@ -46,4 +46,26 @@ internal static class SyntheticSpaces
 
     public static bool IsOptimum(Trial? best, int knobs, int choices) =>
         best is not null && best.Point.Config.Choices.SequenceEqual(Optimum(knobs, choices));
+
+    /// <summary>A template's space of <paramref name="knobs"/> knobs with <paramref name="choices"/> choices each (choice c has the value c).</summary>
+    public static ConfigSpace Grid(string name, int knobs, int choices, Func<Config, bool>? valid = null) =>
+        new(name, Enumerable.Range(0, knobs).Select(k => Knob.Choice("k" + k, KnobKind.Other, [.. Enumerable.Range(0, choices)])), valid is null ? null : [valid]);
+
+    /// <summary>
+    /// Two templates of very unequal size: "large" (6 knobs of 6 choices, 46656 points, scores
+    /// 50 at most: <see cref="Score"/> halved) and "small" (2 knobs of 2 choices, 4 points) that
+    /// holds the overall optimum, choices (1, 0), scoring 100; its other points score 10.
+    /// </summary>
+    public static TaskSpace LargeAndSmall() => new([Grid("large", 6, 6), Grid("small", 2, 2)]);
+
+    /// <summary>The score of a point of <see cref="LargeAndSmall"/>.</summary>
+    public static double LargeAndSmallScore(Point point) =>
+        point.Space == 0 ? Score(point, 6) / 2 : point.Config.Choices.SequenceEqual([1, 0]) ? 100 : 10;
+
+    public static Func<IReadOnlyList<Point>, CancellationToken, IReadOnlyList<Trial>> Evaluate(Func<Point, double> score, List<Point>? log = null) =>
+        (batch, _) =>
+        {
+            log?.AddRange(batch);
+            return [.. batch.Select(p => new Trial(p, score(p)))];
+        };
 }

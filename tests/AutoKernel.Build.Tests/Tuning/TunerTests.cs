@@ -1,4 +1,5 @@
 using AutoKernel.Build.Tuning;
+using AutoKernel.Generator.Schedules;
 using static AutoKernel.Build.Tests.Tuning.SyntheticSpaces;
 
 namespace AutoKernel.Build.Tests.Tuning;
@@ -139,5 +140,85 @@ public sealed class TunerTests
         tuner.Tune(8, (batch, _) => [.. batch.Select(p => new Trial(p, 0))], Batches);
         Assert.Null(tuner.Best);
         Assert.Equal(8, tuner.TrialCount);
+    }
+
+    [Theory]
+    [InlineData("xgb")]
+    [InlineData("ga")]
+    [InlineData("random")]
+    public void EveryTunerFindsTheOptimumInASmallTemplateNextToALargeOne(string name)
+    {
+        // 4 points next to 46656: in 64 trials a template-uniform search meets all 4 (about 32
+        // draws land there), a size-proportional one would meet the optimum with chance 64/46660.
+        var space = LargeAndSmall();
+        var seen = new List<Point>();
+        var tuner = Tuner.Create(name, space, 4);
+        Assert.Equal(TuneStop.Budget, tuner.Tune(64, Evaluate(LargeAndSmallScore, seen), Batches));
+        Assert.Equal(64, seen.Count);
+        Assert.Equal(64, seen.Select(TaskSpace.KeyOf).Distinct().Count());
+        Assert.Contains(seen, p => p.Space == 0);
+        Assert.Equal(1, tuner.Best!.Point.Space);
+        Assert.Equal([1, 0], tuner.Best.Point.Config.Choices);
+        Assert.Equal(100, tuner.Best.Gflops);
+    }
+
+    [Fact]
+    public void GridSearchWalksTemplateByTemplateInIndexOrder()
+    {
+        // Two spaces with the same indices (4 points each): a key of the index alone would take
+        // the second template's points for visited ones.
+        var space = new TaskSpace([Grid("a", 2, 2, c => c.Index != 2), Grid("b", 1, 4)]);
+        var seen = new List<Point>();
+        var tuner = new GridSearchTuner(space, 0);
+        Assert.Equal(TuneStop.Exhausted, tuner.Tune(100, Evaluate(_ => 1, seen), new TuneOptions { BatchSize = 3 }));
+        Assert.Equal([(0, 0L), (0, 1L), (0, 3L), (1, 0L), (1, 1L), (1, 2L), (1, 3L)], seen.Select(TaskSpace.KeyOf));
+    }
+
+    [Theory]
+    [InlineData("xgb")]
+    [InlineData("ga")]
+    [InlineData("random")]
+    [InlineData("grid")]
+    public void OnASpaceWithoutAValidPointEveryTunerStopsAtOnceHavingProposedNothing(string name)
+    {
+        var space = new TaskSpace([Grid("dead", 2, 3, _ => false), Grid("dead too", 2, 2, _ => false)]);
+        var tuner = Tuner.Create(name, space, 1);
+        var seen = new List<Point>();
+        Assert.Equal(TuneStop.Exhausted, tuner.Tune(50, Evaluate(_ => 1, seen), Batches));
+        Assert.Empty(seen);
+        Assert.Equal(0, tuner.TrialCount);
+        Assert.Null(tuner.Best);
+    }
+
+    [Fact]
+    public void GeneticParentsOfDifferentTemplatesDoNotCross()
+    {
+        // Two templates of the same shape (8 knobs of 8 choices). The only parents are all-zero in
+        // the first template and all-seven in the second. Without mutation, a child of two equal
+        // parents is a visited point, and the no-cross rule makes a child of the two templates a
+        // copy of its first parent, visited too: every child is a random point. A cross would be
+        // a point whose every choice is 0 or 7 (a random point is one with chance 4^-8).
+        var space = new TaskSpace([Grid("left", 8, 8), Grid("right", 8, 8)]);
+        var zeros = new Point(0, space.Spaces[0].FromChoices(new int[8]));
+        var sevens = new Point(1, space.Spaces[1].FromChoices(Enumerable.Repeat(7, 8).ToArray()));
+        var batch = FirstGeneration(space, zeros, sevens);
+        Assert.Equal(50, batch.Count);
+        Assert.DoesNotContain(batch, IsCrossOfZerosAndSevens);
+
+        // The same two parents in one template do cross: the check above can see a cross.
+        var sameTemplate = new Point(0, space.Spaces[0].FromChoices(Enumerable.Repeat(7, 8).ToArray()));
+        Assert.Contains(FirstGeneration(space, zeros, sameTemplate), IsCrossOfZerosAndSevens);
+
+        static bool IsCrossOfZerosAndSevens(Point p) => p.Config.Choices.All(c => c is 0 or 7);
+
+        static IReadOnlyList<Point> FirstGeneration(TaskSpace space, Point a, Point b)
+        {
+            var ga = new GATuner(space, 2) { MutationProbability = 0 };
+            ga.Update([new Trial(a, 10), new Trial(b, 10)]);
+            var batch = ga.NextBatch(50);
+            Assert.Equal(batch.Count, batch.Select(TaskSpace.KeyOf).Distinct().Count());
+            Assert.DoesNotContain(batch, p => TaskSpace.KeyOf(p) == TaskSpace.KeyOf(a) || TaskSpace.KeyOf(p) == TaskSpace.KeyOf(b));
+            return batch;
+        }
     }
 }
