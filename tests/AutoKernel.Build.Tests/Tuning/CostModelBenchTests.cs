@@ -33,6 +33,10 @@ public sealed class CostModelBenchTests
         Assert.Equal(0.5, recall);
         Assert.Equal(11.0 / 20, share);
 
+        // 25 points: the top 2 again (25 / 10 rounds down), both found.
+        (_, recall, _) = CostModelBench.Quality([.. Enumerable.Range(0, 25).Select(i => (double)i)], [.. Enumerable.Range(0, 25).Select(i => 2.0 * i)]);
+        Assert.Equal(1.0, recall);
+
         // Fewer than 10 points: the top 1; nothing ran: share 0.
         (_, recall, share) = CostModelBench.Quality([3, 2, 1], [1, 2, 3]);
         Assert.Equal(0.0, recall);
