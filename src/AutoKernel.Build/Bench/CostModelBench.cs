@@ -61,11 +61,22 @@ public static class CostModelBench
         model.Fit(train);
         if (!model.IsTrained)
             return (0, 0, 0);
-        double[] predicted = [.. test.Select(s => model.Predict(s.Features))];
-        double[] measured = [.. test.Select(s => s.Gflops)];
-        int k = Math.Max(1, test.Count / 10);
-        var topMeasured = Enumerable.Range(0, test.Count).OrderByDescending(i => measured[i]).Take(k).ToHashSet();
-        var topPredicted = Enumerable.Range(0, test.Count).OrderByDescending(i => predicted[i]).Take(k).ToList();
+        return Quality([.. test.Select(s => model.Predict(s.Features))], [.. test.Select(s => s.Gflops)]);
+    }
+
+    /// <summary>
+    /// The metrics of <see cref="RankQuality"/> for predicted scores against measured throughput:
+    /// Spearman's rho, the share of the measured top max(1, n/10) among the predicted top as many
+    /// (ties in the order of the points), and the measured throughput of the predicted top point
+    /// over the measured best (0 when nothing ran).
+    /// </summary>
+    internal static (double Rho, double Recall, double BestShare) Quality(double[] predicted, double[] measured)
+    {
+        if (predicted.Length != measured.Length || predicted.Length == 0)
+            throw new ArgumentException($"{predicted.Length} predictions for {measured.Length} measurements");
+        int k = Math.Max(1, measured.Length / 10);
+        var topMeasured = Enumerable.Range(0, measured.Length).OrderByDescending(i => measured[i]).Take(k).ToHashSet();
+        var topPredicted = Enumerable.Range(0, measured.Length).OrderByDescending(i => predicted[i]).Take(k).ToList();
         double recall = topPredicted.Count(topMeasured.Contains) / (double)k;
         double share = measured.Max() > 0 ? measured[topPredicted[0]] / measured.Max() : 0;
         return (Statistics.Spearman(predicted, measured), recall, share);

@@ -136,7 +136,7 @@ public static class BenchTunersCommand
     }
 
     /// <summary>
-    /// Per task: each tuner's final best (median over seeds, min-max), and the trials each tuner
+    /// Per task (in task order): each tuner's final best (median over seeds, min-max), and the trials each tuner
     /// needs to reach 95% and 100% of the <paramref name="reference"/> tuner's median final best (median over seeds; a
     /// run that never reaches it counts as the whole budget in the averages).
     /// </summary>
@@ -149,7 +149,7 @@ public static class BenchTunersCommand
         w.WriteLine(string.Create(ci, $"| task | {string.Join(" | ", names.Select(n => n + " best"))} | {string.Join(" | ", names.Select(n => n + " to 95% / 100%"))} |"));
         w.WriteLine("|---|" + string.Concat(Enumerable.Repeat("---|", names.Count * 2)));
         var fractions = names.ToDictionary(n => n, _ => (At95: new List<double>(), At100: new List<double>()));
-        foreach (var task in curves.Select(c => c.Task).Distinct())
+        foreach (var task in curves.Select(c => c.Task).Distinct().Order())
         {
             var byTuner = names.ToDictionary(n => n, n => curves.Where(c => c.Task == task && c.Tuner == n).ToList());
             double? goal = byTuner.TryGetValue(reference, out var r) && r.Count > 0 ? Timing.Median([.. r.Select(c => c.Best[^1])]) : null;

@@ -138,6 +138,10 @@ public sealed class CostModel
         return [.. scored.GetColumn<float>("Score")];
     }
 
+    /// <summary>The rows <see cref="Fit"/> trains on, in training order: each sample's label and query (for tests).</summary>
+    internal IReadOnlyList<(float Label, uint Query)> TrainingRows(IReadOnlyList<CostSample> samples) =>
+        [.. MakeRows(samples).Select(r => (r.Label, r.GroupId))];
+
     private List<Row> MakeRows(IReadOnlyList<CostSample> samples)
     {
         // Rows are grouped contiguously by workload, as LightGBM's ranking requires.

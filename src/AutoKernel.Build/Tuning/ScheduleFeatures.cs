@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using AutoKernel.Generator.Kernels;
 using AutoKernel.Generator.Schedules;
@@ -13,7 +12,8 @@ namespace AutoKernel.Build.Tuning;
 /// one scale and a model trained on them transfers.
 /// </summary>
 /// <remarks>
-/// <para>Layout, in order (<see cref="Names"/> names every element):</para>
+/// <para>Layout, in order (<see cref="Names"/> names every element; one method writes each value
+/// with its name, and the names are that method's pass over an empty nest):</para>
 /// <list type="number">
 /// <item><b>Loops</b>: <see cref="LoopSlots"/> slots aligned from the innermost loop (slot 0 is the
 /// innermost, slot 1 the one around it...), so the micro-kernel's lanes, register block and
@@ -50,9 +50,8 @@ public static class ScheduleFeatures
     /// <summary>Knob slots: at least the knobs of any template (7 at most today).</summary>
     public const int KnobSlots = 8;
 
-    private static readonly BufferRole[] s_roles = [BufferRole.Input, BufferRole.Weight, BufferRole.Output];
-
-    private static readonly string[] s_names = CreateNames();
+    /// <summary>The names, from a pass of the writer that emits the values (<see cref="ScheduleFeatureExtractor.Write"/>), so the two cannot drift apart.</summary>
+    private static readonly string[] s_names = ScheduleFeatureExtractor.LayoutNames();
 
     /// <summary>Elements of every vector, for every template and workload.</summary>
     public static int Length => s_names.Length;
@@ -74,56 +73,6 @@ public static class ScheduleFeatures
         return new ScheduleFeatureExtractor(template, workload, target);
     }
 
-    /// <summary>The names in layout order: <see cref="ScheduleFeatureExtractor.Extract(Config, Span{float})"/> writes the values in this order, so change them together.</summary>
-    private static string[] CreateNames()
-    {
-        var names = new List<string>();
-        string[] annotations = [.. ((LoopAnnotation[])Enum.GetValues(typeof(LoopAnnotation))).Select(a => a.ToString().ToLowerInvariant())];
-        for (int slot = 0; slot < LoopSlots; slot++)
-        {
-            string p = "loop" + slot.ToString(CultureInfo.InvariantCulture) + ".";
-            names.Add(p + "log_extent");
-            foreach (string annotation in annotations)
-                names.Add(p + annotation);
-            names.Add(p + "log_inner_iterations");
-            foreach (var role in s_roles)
-            {
-                names.Add(p + RoleName(role) + ".log_touched");
-                names.Add(p + RoleName(role) + ".log_reuse");
-            }
-            names.Add(p + "log_working_set");
-        }
-
-        foreach (var role in s_roles)
-        {
-            string p = RoleName(role) + ".";
-            names.Add(p + "log_bytes");
-            names.Add(p + "log_touched");
-            names.Add(p + "log_reuse");
-        }
-
-        names.AddRange(
-        [
-            "log_flops", "log_workload_flops", "padding", "log_auxiliary_flops", "log_auxiliary_bytes", "full_tile_fraction",
-            "loop_count", "log_parallel_extent", "parallel_per_core", "load_balance", "vector_registers", "register_pressure",
-            "log_vector_extent", "vector_fraction", "log_register_block", "log_vector_bits", "log_cores",
-            "log_arithmetic_intensity", "log_total_bytes",
-        ]);
-
-        for (int knob = 0; knob < KnobSlots; knob++)
-        {
-            string p = "knob" + knob.ToString(CultureInfo.InvariantCulture) + ".";
-            names.Add(p + "v0");
-            names.Add(p + "v1");
-        }
-
-        foreach (var template in KernelTemplates.All)
-            names.Add("template." + template.Name);
-        return [.. names];
-    }
-
-    private static string RoleName(BufferRole role) => role.ToString().ToLowerInvariant();
-
     /// <summary>log2 of a positive value, 0 otherwise (absent or empty quantities).</summary>
     internal static double Log2(double value) => value > 0 ? Math.Log2(value) : 0;
 }
@@ -138,32 +87,33 @@ public sealed class ScheduleFeatureExtractor
     private const int LoopSlots = ScheduleFeatures.LoopSlots;
     private const int KnobSlots = ScheduleFeatures.KnobSlots;
 
-    /// <summary>Features per loop slot: log_extent, 4 annotations, log_inner_iterations, 2 per role, log_working_set.</summary>
-    private const int SlotWidth = 13;
+    /// <summary>Prefixes of the loop slots' names: "loop0.", "loop1."...</summary>
+    private static readonly string[] s_loopSlots = [.. Enumerable.Range(0, LoopSlots).Select(i => "loop" + i.ToString(CultureInfo.InvariantCulture) + ".")];
 
-    private readonly int _templateIndex;
-    private readonly long _workloadFlops;
-    private readonly int _cores, _vectorFloats, _registerFile;
-    private readonly float _logWorkloadFlops, _logVectorBits, _logCores;
+    /// <summary>Prefixes of the knob slots' names: "knob0.", "knob1."...</summary>
+    private static readonly string[] s_knobSlots = [.. Enumerable.Range(0, KnobSlots).Select(i => "knob" + i.ToString(CultureInfo.InvariantCulture) + ".")];
+
+    /// <summary>The one-hot annotation's names, by the value of <see cref="LoopAnnotation"/>: serial, parallel, vectorized, unrolled.</summary>
+    private static readonly string[] s_annotations = [.. Enum.GetValues<LoopAnnotation>().Select(a => a.ToString().ToLowerInvariant())];
+
+    /// <summary>The buffer roles' names, by <see cref="RoleIndex"/>.</summary>
+    private static readonly string[] s_roles = ["input", "weight", "output"];
+
+    private readonly TargetFacts _facts;
 
     internal ScheduleFeatureExtractor(KernelTemplate template, Workload workload, CpuTarget target)
     {
         Template = template;
         Workload = workload;
         Target = target;
-        _templateIndex = -1;
+        int templateIndex = -1;
         for (int i = 0; i < KernelTemplates.All.Count; i++)
         {
             if (KernelTemplates.All[i].Name == template.Name)
-                _templateIndex = i;
+                templateIndex = i;
         }
-        _workloadFlops = workload.Flops;
-        _cores = target.Cores;
-        _vectorFloats = target.VectorFloats;
-        _registerFile = Conv2dNchwcTemplate.RegisterFile(target);
-        _logWorkloadFlops = (float)Log2(_workloadFlops);
-        _logVectorBits = (float)Log2(target.VectorBits);
-        _logCores = (float)Log2(target.Cores);
+        _facts = new TargetFacts(templateIndex, workload.Flops, target.Cores, target.VectorFloats, Conv2dNchwcTemplate.RegisterFile(target),
+            (float)Log2(workload.Flops), (float)Log2(target.VectorBits), (float)Log2(target.Cores));
     }
 
     public KernelTemplate Template { get; }
@@ -181,16 +131,37 @@ public sealed class ScheduleFeatureExtractor
     }
 
     /// <summary>Writes the feature vector of <paramref name="config"/> to the first <see cref="ScheduleFeatures.Length"/> elements of <paramref name="destination"/>.</summary>
-    /// <remarks>Writes the elements in the order of <see cref="ScheduleFeatures.Names"/> (ScheduleFeatures.CreateNames): change them together.</remarks>
     public void Extract(Config config, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(config);
         if (destination.Length < ScheduleFeatures.Length)
             throw new ArgumentException($"the destination holds {destination.Length} of {ScheduleFeatures.Length} features", nameof(destination));
-        var nest = Template.DescribeLoops(Workload, config, Target);
-        var f = destination[..ScheduleFeatures.Length];
-        f.Clear();
+        var writer = new FeatureWriter(destination[..ScheduleFeatures.Length]);
+        Write(ref writer, Template.DescribeLoops(Workload, config, Target), config, _facts);
+        if (writer.Count != ScheduleFeatures.Length)
+            throw new InvalidOperationException($"wrote {writer.Count} of {ScheduleFeatures.Length} features");
+    }
 
+    /// <summary>The name of every feature in layout order: the writer's pass over an empty nest, recording names instead of values.</summary>
+    internal static string[] LayoutNames()
+    {
+        var names = new List<string>();
+        var writer = new FeatureWriter(names);
+        Write(ref writer, new LoopNest([], [], 0, 0), config: null, new TargetFacts(TemplateIndex: -1, WorkloadFlops: 0, Cores: 1, VectorFloats: 1, RegisterFile: 1, LogWorkloadFlops: 0, LogVectorBits: 0, LogCores: 0));
+        return [.. names];
+    }
+
+    /// <summary>What the vector takes from the template, workload and target, computed once per extractor.</summary>
+    private readonly record struct TargetFacts(int TemplateIndex, long WorkloadFlops, int Cores, int VectorFloats, int RegisterFile, float LogWorkloadFlops, float LogVectorBits, float LogCores);
+
+    /// <summary>
+    /// Writes the whole vector, in layout order, each value under its name: the one place that
+    /// defines the layout (see <see cref="ScheduleFeatures"/>). Every section writes a fixed number
+    /// of elements whatever the nest (absent loops and knobs as zeros), so a pass over an empty nest
+    /// names them all.
+    /// </summary>
+    private static void Write(ref FeatureWriter w, LoopNest nest, Config? config, in TargetFacts facts)
+    {
         var loops = nest.Loops;
         int n = loops.Count;
         // Per loop, outermost first: extents and annotations, and the iterations of the loops from d inward (inner[n] = 1).
@@ -225,47 +196,60 @@ public sealed class ScheduleFeatureExtractor
         }
 
         // Loops: slot j is loop n-1-j; the last slot folds the outermost loops when there are more.
-        int at = 0;
-        for (int j = 0; j < LoopSlots && j < n; j++, at += SlotWidth)
+        // An absent slot (j >= n) is extent 1, no annotation, nothing touched: all its features are 0.
+        Span<long> whole = stackalloc long[3], one = stackalloc long[3];
+        for (int j = 0; j < LoopSlots; j++)
         {
-            bool fold = j == LoopSlots - 1 && n > LoopSlots;
-            int innerLoop = n - 1 - j, outer = fold ? 0 : innerLoop;
-            long extent = 1;
-            bool parallel = false;
-            for (int d = outer; d <= innerLoop; d++)
+            w.Slot(s_loopSlots[j]);
+            long extent = 1, iterations = 1;
+            int annotation = -1;
+            whole.Clear();
+            one.Clear();
+            if (j < n)
             {
-                extent = checked(extent * extents[d]);
-                parallel |= annotations[d] == (byte)LoopAnnotation.Parallel;
+                bool fold = j == LoopSlots - 1 && n > LoopSlots;
+                int innerLoop = n - 1 - j, outer = fold ? 0 : innerLoop;
+                bool parallel = false;
+                for (int d = outer; d <= innerLoop; d++)
+                {
+                    extent = checked(extent * extents[d]);
+                    parallel |= annotations[d] == (byte)LoopAnnotation.Parallel;
+                }
+                annotation = parallel ? (int)LoopAnnotation.Parallel : annotations[innerLoop];
+                iterations = inner[outer];
+                for (int r = 0; r < 3; r++)
+                {
+                    whole[r] = touched[r * (n + 1) + outer];
+                    one[r] = touched[r * (n + 1) + innerLoop + 1];
+                }
             }
-            int annotation = parallel ? (int)LoopAnnotation.Parallel : annotations[innerLoop];
-            f[at] = (float)Log2(extent);
-            f[at + 1 + annotation] = 1;
-            f[at + 5] = (float)Log2(inner[outer]);
+            w.Add("log_extent", Log2(extent));
+            for (int a = 0; a < s_annotations.Length; a++)
+                w.Add(s_annotations[a], a == annotation ? 1 : 0);
+            w.Add("log_inner_iterations", Log2(iterations));
             double workingSet = 0;
             for (int r = 0; r < 3; r++)
             {
-                long whole = touched[r * (n + 1) + outer];
-                long one = touched[r * (n + 1) + innerLoop + 1];
-                f[at + 6 + 2 * r] = (float)Log2(1 + whole);
-                f[at + 7 + 2 * r] = (float)Log2(whole > 0 ? (double)one * extent / whole : 0);
-                workingSet += whole;
+                w.Add(s_roles[r], "log_touched", Log2(1 + whole[r]));
+                w.Add(s_roles[r], "log_reuse", Log2(whole[r] > 0 ? (double)one[r] * extent / whole[r] : 0));
+                workingSet += whole[r];
             }
-            f[at + 12] = (float)Log2(1 + workingSet);
+            w.Add("log_working_set", Log2(1 + workingSet));
         }
+        w.EndSlot();
 
-        // Buffers, per role.
-        at = LoopSlots * SlotWidth;
-        long iterations = inner[0];
-        for (int r = 0; r < 3; r++, at += 3)
+        // Buffers, per role, over the whole nest.
+        long total = inner[0];
+        for (int r = 0; r < 3; r++)
         {
-            long whole = touched[r * (n + 1)], one = touched[r * (n + 1) + n];
-            f[at] = (float)Log2(1 + bytes[r]);
-            f[at + 1] = (float)Log2(1 + whole);
-            f[at + 2] = (float)(whole > 0 ? Log2(one * (double)iterations / whole) : 0);
+            long all = touched[r * (n + 1)], innermost = touched[r * (n + 1) + n];
+            w.Add(s_roles[r], "log_bytes", Log2(1 + bytes[r]));
+            w.Add(s_roles[r], "log_touched", Log2(1 + all));
+            w.Add(s_roles[r], "log_reuse", all > 0 ? Log2(innermost * (double)total / all) : 0);
         }
 
         // Totals.
-        long flops = checked(iterations * nest.FlopsPerInnermostIteration);
+        long flops = checked(total * nest.FlopsPerInnermostIteration);
         long parallelExtent = 1, vectorExtent = 0, registerBlock = 1;
         for (int d = 0; d < n; d++)
         {
@@ -291,53 +275,60 @@ public sealed class ScheduleFeatureExtractor
             touchedTotal += touched[r * (n + 1)];
             totalBytes += bytes[r];
         }
-        f[at++] = (float)Log2(flops);
-        f[at++] = _logWorkloadFlops;
-        f[at++] = (float)(_workloadFlops > 0 ? (double)flops / _workloadFlops : 0);
-        f[at++] = (float)Log2(1 + nest.AuxiliaryFlops);
-        f[at++] = (float)Log2(1 + nest.AuxiliaryBytes);
-        f[at++] = (float)nest.FullTileFraction;
-        f[at++] = (float)(double)n;
-        f[at++] = (float)Log2(parallelExtent);
-        f[at++] = (float)((double)parallelExtent / _cores);
-        f[at++] = (float)((double)parallelExtent / ((parallelExtent + _cores - 1) / _cores * _cores));
-        f[at++] = (float)(double)nest.VectorRegisters;
-        f[at++] = (float)((double)nest.VectorRegisters / _registerFile);
-        f[at++] = (float)Log2(vectorExtent);
-        f[at++] = (float)((double)vectorExtent / _vectorFloats);
-        f[at++] = (float)Log2(registerBlock);
-        f[at++] = _logVectorBits;
-        f[at++] = _logCores;
-        f[at++] = (float)(touchedTotal > 0 ? Log2(flops / touchedTotal) : 0);
-        f[at++] = (float)Log2(1 + totalBytes);
+        int cores = facts.Cores;
+        w.Add("log_flops", Log2(flops));
+        w.Add("log_workload_flops", facts.LogWorkloadFlops);
+        w.Add("padding", facts.WorkloadFlops > 0 ? (double)flops / facts.WorkloadFlops : 0);
+        w.Add("log_auxiliary_flops", Log2(1 + nest.AuxiliaryFlops));
+        w.Add("log_auxiliary_bytes", Log2(1 + nest.AuxiliaryBytes));
+        w.Add("full_tile_fraction", nest.FullTileFraction);
+        w.Add("loop_count", n);
+        w.Add("log_parallel_extent", Log2(parallelExtent));
+        w.Add("parallel_per_core", (double)parallelExtent / cores);
+        w.Add("load_balance", (double)parallelExtent / ((parallelExtent + cores - 1) / cores * cores));
+        w.Add("vector_registers", nest.VectorRegisters);
+        w.Add("register_pressure", (double)nest.VectorRegisters / facts.RegisterFile);
+        w.Add("log_vector_extent", Log2(vectorExtent));
+        w.Add("vector_fraction", (double)vectorExtent / facts.VectorFloats);
+        w.Add("log_register_block", Log2(registerBlock));
+        w.Add("log_vector_bits", facts.LogVectorBits);
+        w.Add("log_cores", facts.LogCores);
+        w.Add("log_arithmetic_intensity", touchedTotal > 0 ? Log2(flops / touchedTotal) : 0);
+        w.Add("log_total_bytes", Log2(1 + totalBytes));
 
-        // Knobs: a split's first two factors as log2, a reorder's permutation rank, else the raw value.
-        var knobs = config.Space.Knobs;
-        var choices = config.Choices;
-        for (int k = 0; k < KnobSlots && k < knobs.Count; k++)
+        // Knobs: a split's first two factors as log2, a reorder's permutation rank, else the raw value; unused slots 0.
+        var knobs = config?.Space.Knobs;
+        for (int k = 0; k < KnobSlots; k++)
         {
-            var knob = knobs[k];
-            var values = knob[choices[k]];
-            switch (knob.Kind)
+            double v0 = 0, v1 = 0;
+            if (knobs is not null && k < knobs.Count)
             {
-                case KnobKind.Split:
-                    f[at + 2 * k] = values.Count > 0 ? (float)Log2(values[0]) : 0;
-                    f[at + 2 * k + 1] = values.Count > 1 ? (float)Log2(values[1]) : 0;
-                    break;
-                case KnobKind.Reorder:
-                    f[at + 2 * k] = (float)(double)PermutationRank(values);
-                    break;
-                default:
-                    f[at + 2 * k] = (float)(double)values[0];
-                    break;
+                var knob = knobs[k];
+                var values = knob[config!.Choices[k]];
+                switch (knob.Kind)
+                {
+                    case KnobKind.Split:
+                        v0 = values.Count > 0 ? Log2(values[0]) : 0;
+                        v1 = values.Count > 1 ? Log2(values[1]) : 0;
+                        break;
+                    case KnobKind.Reorder:
+                        v0 = PermutationRank(values);
+                        break;
+                    default:
+                        v0 = values[0];
+                        break;
+                }
             }
+            w.Slot(s_knobSlots[k]);
+            w.Add("v0", v0);
+            w.Add("v1", v1);
         }
-        at += 2 * KnobSlots;
+        w.EndSlot();
 
         // Template one-hot.
-        if (_templateIndex >= 0)
-            f[at + _templateIndex] = 1;
-        Debug.Assert(at + KernelTemplates.All.Count == ScheduleFeatures.Length);
+        var templates = KernelTemplates.All;
+        for (int t = 0; t < templates.Count; t++)
+            w.Add("template", templates[t].Name, t == facts.TemplateIndex ? 1 : 0);
     }
 
     private static double Log2(double value) => ScheduleFeatures.Log2(value);
@@ -365,5 +356,60 @@ public sealed class ScheduleFeatureExtractor
             rank = rank * (permutation.Count - i) + smaller;
         }
         return rank;
+    }
+}
+
+/// <summary>
+/// Writes a feature vector element by element, each value with its name: into a span (the hot
+/// path: no allocation, the names are constants or precomputed prefixes and go unused), or, for
+/// the layout, into a list of names (the values go unused). <see cref="ScheduleFeatureExtractor"/>
+/// runs the same code both ways, so the names and the values cannot drift apart.
+/// </summary>
+internal ref struct FeatureWriter
+{
+    private readonly Span<float> _values;
+    private readonly List<string>? _names;
+    private string _prefix = "";
+
+    /// <summary>A writer of values into <paramref name="values"/>.</summary>
+    public FeatureWriter(Span<float> values)
+    {
+        _values = values;
+        _names = null;
+    }
+
+    /// <summary>A writer of names into <paramref name="names"/>.</summary>
+    public FeatureWriter(List<string> names)
+    {
+        _values = default;
+        _names = names;
+    }
+
+    /// <summary>Elements written so far.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Names from here on start with <paramref name="prefix"/> ("loop3.", "knob0."), until <see cref="EndSlot"/>.</summary>
+    public void Slot(string prefix) => _prefix = prefix;
+
+    public void EndSlot() => _prefix = "";
+
+    /// <summary>The next element: <paramref name="value"/> (as float) named <paramref name="name"/> after the slot's prefix.</summary>
+    public void Add(string name, double value)
+    {
+        if (_names is null)
+            _values[Count] = (float)value;
+        else
+            _names.Add(_prefix + name);
+        Count++;
+    }
+
+    /// <summary>The next element, named "<paramref name="group"/>.<paramref name="name"/>" after the slot's prefix ("loop0.input.log_touched", "template.dense_packed").</summary>
+    public void Add(string group, string name, double value)
+    {
+        if (_names is null)
+            _values[Count] = (float)value;
+        else
+            _names.Add(_prefix + group + "." + name);
+        Count++;
     }
 }
