@@ -17,11 +17,12 @@ public readonly record struct Activation(string Kind, float Alpha, float Beta)
 /// </summary>
 public static class Activations
 {
-    /// <summary>Unary ONNX operators that fuse as an activation.</summary>
-    public static readonly IReadOnlySet<string> Fusable = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "Softplus", "Swish",
-    };
+    /// <summary>
+    /// Unary ONNX operators that fuse as an activation: those the kernels' epilogues emit
+    /// (<see cref="AutoKernel.Generator.Kernels.EpilogueCode.Activations"/>, one list for both).
+    /// </summary>
+    public static readonly IReadOnlySet<string> Fusable =
+        new HashSet<string>(AutoKernel.Generator.Kernels.EpilogueCode.Activations.Where(a => a.Length > 0), StringComparer.Ordinal);
 
     /// <summary>Parameters of an activation node as (alpha, beta), after ONNX defaults. Clip passes (min, max).</summary>
     public static (float Alpha, float Beta) DefaultParameters(Node node) => node.OpType switch
