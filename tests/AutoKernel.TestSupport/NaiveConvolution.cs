@@ -18,7 +18,7 @@ public static class NaiveConvolution
     /// and <paramref name="residual"/> where they are given (whatever the epilogue's flags say), then
     /// the epilogue's activation.
     /// </summary>
-    public static float[] Run(ConvGeometry g, Epilogue epilogue, float[] x, float[] w, float[]? bias, float[]? residual)
+    public static float[] Run(ConvShape g, Epilogue epilogue, float[] x, float[] w, float[]? bias, float[]? residual)
     {
         ArgumentNullException.ThrowIfNull(g);
         ArgumentNullException.ThrowIfNull(epilogue);
@@ -29,7 +29,7 @@ public static class NaiveConvolution
         Require(residual is null || residual.Length == g.OutputLength, $"residual has {residual?.Length} elements, {g} needs {g.OutputLength}");
 
         // Spatial axes padded at the front to three of extent 1, so one loop nest serves every rank.
-        int lead = ConvGeometry.MaxRank - g.Rank;
+        int lead = ConvShape.MaxRank - g.Rank;
         int[] Axes(int[] values, int fill) => [.. Enumerable.Repeat(fill, lead), .. values];
         int[] inSize = Axes(g.InSize, 1), kernel = Axes(g.KernelSize, 1), stride = Axes(g.Strides, 1);
         int[] dilation = Axes(g.Dilations, 1), pad = Axes(g.PadsBegin, 0), outSize = Axes(g.OutSize, 1);
@@ -68,11 +68,11 @@ public static class NaiveConvolution
 
     /// <summary>A 2-D convolution workload: NCHW input, OIHW weights, NCHW output.</summary>
     public static float[] Run(Conv2dWorkload c, Epilogue epilogue, float[] x, float[] w, float[]? bias, float[]? residual) =>
-        Run(ConvGeometry.Of(c), epilogue, x, w, bias, residual);
+        Run(ConvShape.Of(c), epilogue, x, w, bias, residual);
 
     /// <summary>y = act(x · wᵀ + bias + residual) for row-major x [M, K], w [N, K], bias [N], residual and y [M, N].</summary>
     public static float[] Dense(DenseWorkload d, Epilogue epilogue, float[] x, float[] w, float[]? bias, float[]? residual) =>
-        Run(ConvGeometry.Of(d), epilogue, x, w, bias, residual);
+        Run(ConvShape.Of(d), epilogue, x, w, bias, residual);
 
     /// <summary>
     /// <see cref="Run(Conv2dWorkload, Epilogue, float[], float[], float[], float[])"/> or

@@ -16,7 +16,7 @@ namespace AutoKernel.TestSupport;
 /// <param name="Dilations">Distance between kernel taps per spatial axis (at least 1).</param>
 /// <param name="PadsBegin">Zero padding before each spatial axis.</param>
 /// <param name="PadsEnd">Zero padding after each spatial axis (it only changes the output size).</param>
-public sealed record ConvGeometry(
+public sealed record ConvShape(
     int Batch, int InChannels, int OutChannels, int Groups,
     int[] InSize, int[] KernelSize, int[] Strides, int[] Dilations, int[] PadsBegin, int[] PadsEnd)
 {
@@ -37,13 +37,13 @@ public sealed record ConvGeometry(
     public int OutputLength => Batch * OutChannels * Product(OutSize);
 
     /// <summary>A 2-D convolution workload (NCHW, OIHW weights).</summary>
-    public static ConvGeometry Of(Conv2dWorkload c) => new(
+    public static ConvShape Of(Conv2dWorkload c) => new(
         c.Batch, c.InChannels, c.OutChannels, c.Groups,
         [c.InHeight, c.InWidth], [c.KernelHeight, c.KernelWidth], [c.StrideHeight, c.StrideWidth],
         [c.DilationHeight, c.DilationWidth], [c.PadTop, c.PadLeft], [c.PadBottom, c.PadRight]);
 
     /// <summary>A dense workload, x [M, K] · w [N, K]ᵀ, as a convolution with no spatial axes.</summary>
-    public static ConvGeometry Of(DenseWorkload d) => new(d.M, d.K, d.N, 1, [], [], [], [], [], []);
+    public static ConvShape Of(DenseWorkload d) => new(d.M, d.K, d.N, 1, [], [], [], [], [], []);
 
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first inconsistency.</summary>
     public void Validate()
