@@ -31,7 +31,7 @@ public sealed class TestDataTests
     {
         var random = new Random(3);
         float[] first = TestData.RandomFloats(random, 5), second = TestData.RandomFloats(random, 7);
-        Assert.Equal(TestData.RandomFloats(3, 12), [.. first, .. second]);
+        Assert.Equal(TestData.RandomFloats(3, 12), first.Concat(second).ToArray());
         Assert.Empty(TestData.RandomFloats(3, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => TestData.RandomFloats(3, -1));
     }
