@@ -8,6 +8,7 @@ using AutoKernel.Build.Tests.Support;
 using AutoKernel.Generator.Kernels;
 using AutoKernel.Runtime.Kernels;
 using AutoKernel.Runtime.Threading;
+using AutoKernel.TestSupport;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 
@@ -150,7 +151,6 @@ public static class FixedKernelHarness
         }
         var standard = new float[expected.Length];
         kernel.OutputFromNative(output, standard);
-        var result = TensorComparison.Compare(Tensor.FromFloats(expected.Shape, standard), expected, c.Tolerance, c.Tolerance);
-        return result.Passed ? null : result.ToString();
+        return Closeness.Check(expected.Floats, standard, atol: c.Tolerance, rtol: c.Tolerance, nanEqualsNaN: true);
     }
 }

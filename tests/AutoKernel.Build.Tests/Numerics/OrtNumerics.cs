@@ -2,6 +2,8 @@ using AutoKernel.Build.Compare;
 using AutoKernel.Build.Graph;
 using AutoKernel.Build.Onnx;
 using AutoKernel.Build.Reference;
+using AutoKernel.Build.Tests.Support;
+using AutoKernel.TestSupport;
 using Tensor = AutoKernel.Build.Graph.Tensor;
 
 namespace AutoKernel.Build.Tests.Numerics;
@@ -93,22 +95,17 @@ internal static class OrtNumerics
     }
 
     /// <summary>
-    /// Same type, shape and values: NaN where the oracle has NaN, the same infinities, integers and
-    /// bools exactly, finite floats within a relative <paramref name="tolerance"/>.
+    /// Same type, shape and values by the shared closeness rule (<see cref="Closeness"/>): NaN where the
+    /// oracle has NaN, the same infinities, integers and bools exactly, finite floats with
+    /// atol = rtol = <paramref name="tolerance"/> / 2 (never looser than within tolerance * max(1, |e|),
+    /// the bound these tables were written against).
     /// </summary>
     public static void AssertSame(string name, Tensor expected, Tensor actual, double tolerance)
     {
         Assert.True(expected.Type == actual.Type, $"{name}: type {actual.Type.Name()}, ONNX Runtime {expected.Type.Name()}");
         Assert.True(ShapeMath.SameShape(expected.Shape, actual.Shape),
             $"{name}: shape {ShapeMath.Format(actual.Shape)}, ONNX Runtime {ShapeMath.Format(expected.Shape)}");
-        bool exact = !expected.Type.IsFloatingPoint();
-        for (int i = 0; i < expected.Length; i++)
-        {
-            double e = expected.GetDouble(i), a = actual.GetDouble(i);
-            bool same = double.IsNaN(e) ? double.IsNaN(a)
-                : exact || double.IsInfinity(e) ? a == e
-                : Math.Abs(a - e) <= tolerance * Math.Max(1, Math.Abs(e));
-            Assert.True(same, $"{name}: element {i} is {a}, ONNX Runtime says {e}");
-        }
+        double half = expected.Type.IsFloatingPoint() ? tolerance / 2 : 0;
+        Closeness.AssertClose(TensorValues.Doubles(expected), TensorValues.Doubles(actual), atol: half, rtol: half, nanEqualsNaN: true, what: name);
     }
 }

@@ -1,45 +1,16 @@
 using AutoKernel.Build.Graph;
+using AutoKernel.Generator.Kernels;
+using AutoKernel.TestSupport;
 using static AutoKernel.Build.Tests.Reference.RefTest;
+using static AutoKernel.TestSupport.TestData;
 
 namespace AutoKernel.Build.Tests.Reference;
 
 public class ConvolutionTests
 {
-    /// <summary>
-    /// Direct convolution by its definition, 3 spatial axes (1-D and 2-D pass size-1 leading axes):
-    /// y[n,m,o] = b[m] + sum_{c,k} x[n, g*Cg + c, o*s - p + k*d] * w[m, c, k].
-    /// </summary>
-    private static float[] DirectConv(float[] x, int[] xs, float[] w, int[] ws, float[]? b, int group, int[] s, int[] d, int[] p, int[] os)
-    {
-        int batch = xs[0], ch = xs[1], filters = ws[0], cg = ws[1];
-        int mg = filters / group;
-        var y = new float[batch * filters * os[0] * os[1] * os[2]];
-        for (int n = 0; n < batch; n++)
-            for (int m = 0; m < filters; m++)
-                for (int oz = 0; oz < os[0]; oz++)
-                    for (int oy = 0; oy < os[1]; oy++)
-                        for (int ox = 0; ox < os[2]; ox++)
-                        {
-                            double sum = b?[m] ?? 0;
-                            int g = m / mg;
-                            for (int c = 0; c < cg; c++)
-                                for (int kz = 0; kz < ws[2]; kz++)
-                                    for (int ky = 0; ky < ws[3]; ky++)
-                                        for (int kx = 0; kx < ws[4]; kx++)
-                                        {
-                                            int iz = oz * s[0] - p[0] + kz * d[0];
-                                            int iy = oy * s[1] - p[1] + ky * d[1];
-                                            int ix = ox * s[2] - p[2] + kx * d[2];
-                                            if (iz < 0 || iz >= xs[2] || iy < 0 || iy >= xs[3] || ix < 0 || ix >= xs[4])
-                                                continue;
-                                            int xc = g * cg + c;
-                                            sum += x[(((n * ch + xc) * xs[2] + iz) * xs[3] + iy) * xs[4] + ix]
-                                                * w[(((m * cg + c) * ws[2] + kz) * ws[3] + ky) * ws[4] + kx];
-                                        }
-                            y[(((n * filters + m) * os[0] + oz) * os[1] + oy) * os[2] + ox] = (float)sum;
-                        }
-        return y;
-    }
+    /// <summary>The shared oracle's direct convolution (<see cref="NaiveConvolution"/>), with bias and no activation.</summary>
+    private static float[] DirectConv(ConvShape g, float[] x, float[] w, float[]? bias = null) =>
+        NaiveConvolution.Run(g, Epilogue.None, x, w, bias, null);
 
     public static TheoryData<int, int, int, int, int, int, int, int, int, int> Conv2DCases => new()
     {
@@ -59,23 +30,23 @@ public class ConvolutionTests
     {
         int[] xs = [batch, ch, h, w];
         int[] ws = [filters, ch / group, k, k];
-        var x = Random(batch * ch * h * w, 1);
-        var wt = Random(filters * ch / group * k * k, 2);
-        var b = Random(filters, 3);
+        var x = RandomFloats(1, batch * ch * h * w);
+        var wt = RandomFloats(2, filters * ch / group * k * k);
+        var b = RandomFloats(3, filters);
         int ext = (k - 1) * dil + 1;
         int oh = (h + 2 * pad - ext) / stride + 1, ow = (w + 2 * pad - ext) / stride + 1;
         var y = Run("Conv", [F(xs, x), F(ws, wt), F([filters], b)],
             Ints("strides", stride, stride), Ints("dilations", dil, dil), Ints("pads", pad, pad, pad, pad), Int("group", group));
         Shape([batch, filters, oh, ow], y);
-        var expected = DirectConv(x, [batch, ch, 1, h, w], wt, [filters, ch / group, 1, k, k], b, group, [1, stride, stride], [1, dil, dil], [0, pad, pad], [1, oh, ow]);
+        var expected = DirectConv(new ConvShape(batch, ch, filters, group, [h, w], [k, k], [stride, stride], [dil, dil], [pad, pad], [pad, pad]), x, wt, b);
         Close(expected, y, 1e-4f);
     }
 
     [Fact]
     public void ConvAsymmetricPadsAndRectangularKernel()
     {
-        var x = Random(2 * 5 * 6, 4);
-        var wt = Random(3 * 2 * 2 * 3, 5);
+        var x = RandomFloats(4, 2 * 5 * 6);
+        var wt = RandomFloats(5, 3 * 2 * 2 * 3);
         // pads: top 1, left 0, bottom 2, right 1; kernel 2x3; strides (2,1).
         var y = Run("Conv", [F([1, 2, 5, 6], x), F([3, 2, 2, 3], wt)], Ints("strides", 2, 1), Ints("pads", 1, 0, 2, 1));
         int oh = (5 + 3 - 2) / 2 + 1, ow = (6 + 1 - 3) / 1 + 1;
@@ -86,8 +57,10 @@ public class ConvolutionTests
             for (int i = 0; i < 5; i++)
                 for (int j = 0; j < 6; j++)
                     padded[(c * 8 + i + 1) * 7 + j] = x[(c * 5 + i) * 6 + j];
-        var expected = DirectConv(padded, [1, 2, 1, 8, 7], wt, [3, 2, 1, 2, 3], null, 1, [1, 2, 1], [1, 1, 1], [0, 0, 0], [1, oh, ow]);
+        var expected = DirectConv(new ConvShape(1, 2, 3, 1, [8, 7], [2, 3], [2, 1], [1, 1], [0, 0], [0, 0]), padded, wt);
         Close(expected, y, 1e-4f);
+        // The oracle's own padding gives the same answer on the unpadded input.
+        Close(DirectConv(new ConvShape(1, 2, 3, 1, [5, 6], [2, 3], [2, 1], [1, 1], [1, 0], [2, 1]), x, wt), y, 1e-4f);
     }
 
     [Theory]
@@ -100,32 +73,34 @@ public class ConvolutionTests
     [InlineData(7, 3, 2, "VALID", 3, 0)]
     public void ConvAutoPad(int size, int k, int stride, string autoPad, int outSize, int padBegin)
     {
-        var x = Random(size * size, 6);
-        var wt = Random(k * k, 7);
+        var x = RandomFloats(6, size * size);
+        var wt = RandomFloats(7, k * k);
         var y = Run("Conv", [F([1, 1, size, size], x), F([1, 1, k, k], wt)], Ints("strides", stride, stride), Str("auto_pad", autoPad));
         Shape([1, 1, outSize, outSize], y);
-        var expected = DirectConv(x, [1, 1, 1, size, size], wt, [1, 1, 1, k, k], null, 1, [1, stride, stride], [1, 1, 1], [0, padBegin, padBegin], [1, outSize, outSize]);
+        // The end padding that, with the begin padding worked out by hand, gives the expected output size.
+        int padEnd = (outSize - 1) * stride + k - size - padBegin;
+        var expected = DirectConv(new ConvShape(1, 1, 1, 1, [size, size], [k, k], [stride, stride], [1, 1], [padBegin, padBegin], [padEnd, padEnd]), x, wt);
         Close(expected, y, 1e-4f);
     }
 
     [Fact]
     public void Conv1DAnd3D()
     {
-        var x1 = Random(2 * 3 * 11, 8);
-        var w1 = Random(4 * 3 * 3, 9);
+        var x1 = RandomFloats(8, 2 * 3 * 11);
+        var w1 = RandomFloats(9, 4 * 3 * 3);
         var y1 = Run("Conv", [F([2, 3, 11], x1), F([4, 3, 3], w1)], Ints("strides", 2), Ints("pads", 1, 1), Ints("dilations", 2));
         Shape([2, 4, 5], y1);
-        Close(DirectConv(x1, [2, 3, 1, 1, 11], w1, [4, 3, 1, 1, 3], null, 1, [1, 1, 2], [1, 1, 2], [0, 0, 1], [1, 1, 5]), y1, 1e-4f);
+        Close(DirectConv(new ConvShape(2, 3, 4, 1, [11], [3], [2], [2], [1], [1]), x1, w1), y1, 1e-4f);
 
-        var x3 = Random(1 * 4 * 5 * 6 * 7, 10);
-        var w3 = Random(6 * 2 * 3 * 2 * 3, 11);
-        var b3 = Random(6, 12);
+        var x3 = RandomFloats(10, 1 * 4 * 5 * 6 * 7);
+        var w3 = RandomFloats(11, 6 * 2 * 3 * 2 * 3);
+        var b3 = RandomFloats(12, 6);
         var y3 = Run("Conv", [F([1, 4, 5, 6, 7], x3), F([6, 2, 3, 2, 3], w3), F([6], b3)],
             Int("group", 2), Ints("strides", 1, 2, 2), Ints("pads", 1, 0, 1, 1, 1, 1));
         int od = (5 + 2 - 3) + 1, oh = (6 + 1 - 2) / 2 + 1, ow = (7 + 2 - 3) / 2 + 1;
         Shape([1, 6, od, oh, ow], y3);
         // pads are (d0,h0,w0,d1,h1,w1): begins (1,0,1); end padding only affects the output size.
-        Close(DirectConv(x3, [1, 4, 5, 6, 7], w3, [6, 2, 3, 2, 3], b3, 2, [1, 2, 2], [1, 1, 1], [1, 0, 1], [od, oh, ow]), y3, 1e-4f);
+        Close(DirectConv(new ConvShape(1, 4, 6, 2, [5, 6, 7], [3, 2, 3], [1, 2, 2], [1, 1, 1], [1, 0, 1], [1, 1, 1]), x3, w3, b3), y3, 1e-4f);
     }
 
     [Fact]
@@ -167,8 +142,8 @@ public class ConvolutionTests
     public void ConvTransposeMatchesDefinition(int stride, int dil, int group, int pad, int outputPadding)
     {
         int ch = 4, mg = 3, h = 4, w = 5, k = 3;
-        var x = Random(2 * ch * h * w, 13);
-        var wt = Random(ch * mg * k * k, 14);
+        var x = RandomFloats(13, 2 * ch * h * w);
+        var wt = RandomFloats(14, ch * mg * k * k);
         var y = Run("ConvTranspose", [F([2, ch, h, w], x), F([ch, mg, k, k], wt)],
             Ints("strides", stride, stride), Ints("dilations", dil, dil), Ints("pads", pad, pad, pad, pad),
             Ints("output_padding", outputPadding, outputPadding), Int("group", group));
@@ -182,8 +157,8 @@ public class ConvolutionTests
     public void ConvTransposeOutputShape()
     {
         // stride 2, k 3, in 3: full size 7; output_shape 6 leaves total padding 1 -> begin 1, end 0 (NOTSET).
-        var x = Random(9, 15);
-        var wt = Random(9, 16);
+        var x = RandomFloats(15, 9);
+        var wt = RandomFloats(16, 9);
         var y = Run("ConvTranspose", [F([1, 1, 3, 3], x), F([1, 1, 3, 3], wt)], Ints("strides", 2, 2), Ints("output_shape", 6, 6));
         Shape([1, 1, 6, 6], y);
         Close(DirectConvTranspose(x, [1, 1, 3, 3], wt, [1, 1, 3, 3], 1, 2, 1, 1, 6, 6), y, 1e-4f);
@@ -195,8 +170,8 @@ public class ConvolutionTests
     [InlineData("SAME_LOWER", 1)]
     public void ConvTransposeAutoPad(string autoPad, int padBegin)
     {
-        var x = Random(9, 21);
-        var wt = Random(9, 22);
+        var x = RandomFloats(21, 9);
+        var wt = RandomFloats(22, 9);
         var y = Run("ConvTranspose", [F([1, 1, 3, 3], x), F([1, 1, 3, 3], wt)], Ints("strides", 2, 2), Str("auto_pad", autoPad));
         Shape([1, 1, 6, 6], y);
         Close(DirectConvTranspose(x, [1, 1, 3, 3], wt, [1, 1, 3, 3], 1, 2, 1, padBegin, 6, 6), y, 1e-4f);
@@ -217,8 +192,8 @@ public class ConvolutionTests
     [Fact]
     public void MatMulBroadcastAndVectors()
     {
-        var a = Random(2 * 1 * 3 * 4, 17);
-        var b = Random(5 * 4 * 6, 18);
+        var a = RandomFloats(17, 2 * 1 * 3 * 4);
+        var b = RandomFloats(18, 5 * 4 * 6);
         var y = Run("MatMul", [F([2, 1, 3, 4], a), F([5, 4, 6], b)]);
         Shape([2, 5, 3, 6], y);
         var expected = new float[2 * 5 * 3 * 6];
@@ -246,8 +221,8 @@ public class ConvolutionTests
     public void LargeGemmMatchesNaive()
     {
         int m = 37, k = 300, n = 530;
-        var a = Random(m * k, 19);
-        var b = Random(k * n, 20);
+        var a = RandomFloats(19, m * k);
+        var b = RandomFloats(20, k * n);
         var y = Run("MatMul", [F([m, k], a), F([k, n], b)]);
         var expected = new float[m * n];
         for (int i = 0; i < m; i++)

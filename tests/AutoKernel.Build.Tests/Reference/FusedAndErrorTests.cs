@@ -1,6 +1,7 @@
 using AutoKernel.Build.Graph;
 using AutoKernel.Build.Reference;
 using static AutoKernel.Build.Tests.Reference.RefTest;
+using static AutoKernel.TestSupport.TestData;
 
 namespace AutoKernel.Build.Tests.Reference;
 
@@ -18,10 +19,10 @@ public class FusedAndErrorTests
     [Fact]
     public void FusedConvEqualsConvAddRelu()
     {
-        var x = F([1, 4, 6, 6], Random(144, 40));
-        var w = F([8, 2, 3, 3], Random(144, 41));
-        var b = F([8], Random(8, 42));
-        var residual = F([1, 8, 3, 3], Random(72, 43));
+        var x = F([1, 4, 6, 6], RandomFloats(40, 144));
+        var w = F([8, 2, 3, 3], RandomFloats(41, 144));
+        var b = F([8], RandomFloats(42, 8));
+        var residual = F([1, 8, 3, 3], RandomFloats(43, 72));
         NodeAttribute[] conv = [Int("group", 2), Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1)];
         var unfused = Run("Relu", [Run("Add", [Run("Conv", [x, w, b], conv), residual])]);
         var fused = ReferenceKernels.Run(Fused(FusedOps.FusedConv, "Relu", 0, 0, conv), 17, [x, w, b, residual])[0];
@@ -33,9 +34,9 @@ public class FusedAndErrorTests
     [Fact]
     public void FusedGemmEqualsGemmClip()
     {
-        var a = F([3, 5], Random(15, 44));
-        var bm = F([4, 5], Random(20, 45));
-        var c = F([4], Random(4, 46));
+        var a = F([3, 5], RandomFloats(44, 15));
+        var bm = F([4, 5], RandomFloats(45, 20));
+        var c = F([4], RandomFloats(46, 4));
         NodeAttribute[] gemm = [Int("transB", 1), Float("alpha", 0.5f)];
         var unfused = Run("Clip", 6, [Run("Gemm", [a, bm, c], gemm)], Float("min", -0.2f), Float("max", 0.3f));
         var fused = ReferenceKernels.Run(Fused(FusedOps.FusedGemm, "Clip", -0.2f, 0.3f, gemm), 17, [a, bm, c, null])[0];
@@ -45,10 +46,10 @@ public class FusedAndErrorTests
     [Fact]
     public void FusedMatMulEqualsMatMulAddAddLeakyRelu()
     {
-        var a = F([2, 3, 4], Random(24, 47));
-        var bm = F([4, 5], Random(20, 48));
-        var bias = F([5], Random(5, 49));
-        var residual = F([2, 3, 5], Random(30, 50));
+        var a = F([2, 3, 4], RandomFloats(47, 24));
+        var bm = F([4, 5], RandomFloats(48, 20));
+        var bias = F([5], RandomFloats(49, 5));
+        var residual = F([2, 3, 5], RandomFloats(50, 30));
         var unfused = Run("LeakyRelu", [Run("Add", [Run("Add", [Run("MatMul", [a, bm]), bias]), residual])], Float("alpha", 0.1f));
         var fused = ReferenceKernels.Run(Fused(FusedOps.FusedMatMul, "LeakyRelu", 0.1f), 17, [a, bm, bias, residual])[0];
         Assert.Equal(unfused.Shape, fused.Shape);

@@ -1,6 +1,7 @@
 using AutoKernel.Build.Graph;
 using AutoKernel.Build.Reference;
 using static AutoKernel.Build.Tests.Reference.RefTest;
+using static AutoKernel.TestSupport.TestData;
 
 namespace AutoKernel.Build.Tests.Reference;
 
@@ -13,10 +14,10 @@ public class InterpreterTests
         g.Opsets[""] = 13;
         g.Inputs.Add(new GraphValue("x", new TensorType(DataType.Float, [1, 2, 5, 5])));
         g.Outputs.Add(new GraphValue("y", new TensorType(DataType.Float, [1, 3])));
-        g.Initializers["w"] = F([4, 2, 3, 3], Random(72, 60));
-        g.Initializers["b"] = F([4], Random(4, 61));
-        g.Initializers["fc"] = F([3, 4], Random(12, 62));
-        g.Initializers["fcb"] = F([3], Random(3, 63));
+        g.Initializers["w"] = F([4, 2, 3, 3], RandomFloats(60, 72));
+        g.Initializers["b"] = F([4], RandomFloats(61, 4));
+        g.Initializers["fc"] = F([3, 4], RandomFloats(62, 12));
+        g.Initializers["fcb"] = F([3], RandomFloats(63, 3));
         g.Initializers["zero"] = L([], 0);
         g.Initializers["minus1"] = L([1], -1);
         var conv = new Node("conv", "Conv", ["x", "w", "b"], ["c"]).Set(Ints("pads", 1, 1, 1, 1));
@@ -36,7 +37,7 @@ public class InterpreterTests
     public void RunsGraphLikeChainedKernels()
     {
         var g = SmallNet();
-        var x = F([1, 2, 5, 5], Random(50, 64));
+        var x = F([1, 2, 5, 5], RandomFloats(64, 50));
         var y = new Interpreter(g).Run(new Dictionary<string, Tensor> { ["x"] = x })["y"];
         var c = Run("Conv", 13, [x, g.Initializers["w"], g.Initializers["b"]], Ints("pads", 1, 1, 1, 1));
         var p = Run("GlobalAveragePool", [Run("Relu", [c])]);

@@ -1,4 +1,5 @@
 using static AutoKernel.Build.Tests.Reference.RefTest;
+using static AutoKernel.TestSupport.TestData;
 
 namespace AutoKernel.Build.Tests.Reference;
 
@@ -75,7 +76,7 @@ public class PoolingTests
     [Fact]
     public void AveragePool3D()
     {
-        var x = Random(2 * 3 * 4 * 4 * 4, 30);
+        var x = RandomFloats(30, 2 * 3 * 4 * 4 * 4);
         var y = Run("AveragePool", [F([2, 3, 4, 4, 4], x)], Ints("kernel_shape", 2, 2, 2), Ints("strides", 2, 2, 2));
         Shape([2, 3, 2, 2, 2], y);
         double s = 0;

@@ -1,5 +1,6 @@
 using AutoKernel.Build.Graph;
 using AutoKernel.Build.Reference;
+using AutoKernel.TestSupport;
 
 namespace AutoKernel.Build.Tests.Reference;
 
@@ -42,29 +43,15 @@ internal static class RefTest
 
     public static NodeAttribute Str(string name, string v) => NodeAttribute.String(name, v);
 
-    /// <summary>Deterministic pseudo-random floats in [-1, 1).</summary>
-    public static float[] Random(int count, int seed)
-    {
-        var rng = new Random(seed);
-        var r = new float[count];
-        for (int i = 0; i < count; i++)
-            r[i] = (float)(rng.NextDouble() * 2 - 1);
-        return r;
-    }
-
     public static void Shape(int[] expected, Tensor t) => Assert.Equal(expected, t.Shape);
 
-    public static void Close(float[] expected, Tensor actual, float tolerance = 1e-5f)
-    {
-        var a = actual.Floats;
-        Assert.Equal(expected.Length, a.Length);
-        for (int i = 0; i < a.Length; i++)
-        {
-            float tol = tolerance * Math.Max(1f, Math.Abs(expected[i]));
-            if (!(Math.Abs(expected[i] - a[i]) <= tol) && !(float.IsNaN(expected[i]) && float.IsNaN(a[i])) && expected[i] != a[i])
-                Assert.Fail($"element {i}: expected {expected[i]}, got {a[i]}");
-        }
-    }
+    /// <summary>
+    /// The shared closeness rule (<see cref="Closeness"/>) with atol = rtol = <paramref name="tolerance"/> / 2
+    /// and NaN equal to NaN. Within t/2 * (1 + |e|) is never looser than within t * max(1, |e|), the
+    /// bound these tests were written against.
+    /// </summary>
+    public static void Close(float[] expected, Tensor actual, float tolerance = 1e-5f) =>
+        Closeness.AssertClose(expected, actual.Floats, atol: tolerance / 2.0, rtol: tolerance / 2.0, nanEqualsNaN: true);
 
     public static void Close(Tensor expected, Tensor actual, float tolerance = 1e-5f)
     {

@@ -2,6 +2,7 @@ using AutoKernel.Build.Graph;
 using AutoKernel.Build.Onnx;
 using AutoKernel.Build.Onnx.Proto;
 using AutoKernel.Build.Reference;
+using AutoKernel.TestSupport;
 
 namespace AutoKernel.Build.Tests.Support;
 
@@ -11,14 +12,9 @@ public static class Graphs
     public static LoadedModel Prepare(ModelProto model, IReadOnlyDictionary<string, int[]>? shapes = null) =>
         ModelPipeline.Prepare(OnnxImporter.Import(model, "test.onnx", null), shapes);
 
-    public static Tensor RandomFloats(int seed, params int[] shape)
-    {
-        var random = new Random(seed);
-        var data = new float[ShapeMath.ElementCount(shape)];
-        for (int i = 0; i < data.Length; i++)
-            data[i] = (float)(random.NextDouble() * 2 - 1);
-        return Tensor.FromFloats(shape, data);
-    }
+    /// <summary>A float tensor of <paramref name="shape"/> filled by the shared seeded helper, <see cref="TestData.RandomFloats(int, int)"/>: uniform in [-1, 1).</summary>
+    public static Tensor RandomFloats(int seed, params int[] shape) =>
+        Tensor.FromFloats(shape, TestData.RandomFloats(seed, checked((int)ShapeMath.ElementCount(shape))));
 
     /// <summary>Runs both graphs of a loaded model on the same seeded input and returns the outputs side by side.</summary>
     public static IEnumerable<(string Name, Tensor Before, Tensor After)> RunBoth(LoadedModel loaded, int seed = 1)

@@ -11,6 +11,7 @@ using AutoKernel.Generator.Kernels;
 using AutoKernel.Generator.Workloads;
 using AutoKernel.Runtime.Kernels;
 using AutoKernel.Runtime.Threading;
+using AutoKernel.TestSupport;
 using Tensor = AutoKernel.Build.Graph.Tensor;
 
 namespace AutoKernel.Build.Tests.Tasks;
@@ -69,7 +70,7 @@ public sealed class DenseOperandsTests
             "none" => null,
             "N" => Random(random, N),
             "1xN" => Random(random, 1, N),
-            "scalar" => Tensor.Scalar(random.NextSingle() * 2 - 1),
+            "scalar" => Tensor.Scalar(TestData.RandomFloats(random, 1)[0]),
             "MxN" => Random(random, M, N),
             _ => throw new ArgumentException(cShape),
         };
@@ -151,13 +152,9 @@ public sealed class DenseOperandsTests
         g.Outputs.Add(new GraphValue("Y", type));
     }
 
-    private static Tensor Random(Random random, params int[] shape)
-    {
-        var data = new float[ShapeMath.ElementCount(shape)];
-        for (int i = 0; i < data.Length; i++)
-            data[i] = random.NextSingle() * 2 - 1;
-        return Tensor.FromFloats(shape, data);
-    }
+    /// <summary>The next values of <paramref name="random"/> (the shared <see cref="TestData.RandomFloats(System.Random, int)"/>) as a float tensor.</summary>
+    private static Tensor Random(Random random, params int[] shape) =>
+        Tensor.FromFloats(shape, TestData.RandomFloats(random, checked((int)ShapeMath.ElementCount(shape))));
 
     // ---- Kernels: one batch for every distinct (workload, epilogue, config, target) of the tunable cases ----
 
@@ -253,8 +250,7 @@ public sealed class DenseOperandsTests
             var kernel = Kernel(d, epilogue, target);
             kernel.Prepare((float[])operands.Weights.Clone(), (float[]?)operands.Bias?.Clone());
             var actual = Run(kernel, c.Inputs[0]!.Floats, c.Inputs[3]?.Floats, outputLength, pool);
-            var result = TensorComparison.Compare(Tensor.FromFloats(expected.Shape, actual), expected, 1e-5, 1e-5);
-            Assert.True(result.Passed, $"{name} on {target.Description}: {result}");
+            Closeness.AssertClose(expected.Floats, actual, atol: 1e-5, rtol: 1e-5, nanEqualsNaN: true, what: $"{name} on {target.Description}");
         }
     }
 
@@ -381,8 +377,7 @@ public sealed class DenseOperandsTests
         kernel.Prepare(operands.Weights, operands.Bias);
         using var pool = new WorkerPool(2);
         var actual = Run(kernel, feeds["x"].Floats, feeds["residual"].Floats, M * N, pool);
-        var result = TensorComparison.Compare(Tensor.FromFloats(expected.Shape, actual), expected, 1e-5, 1e-5);
-        Assert.True(result.Passed, result.ToString());
+        Closeness.AssertClose(expected.Floats, actual, atol: 1e-5, rtol: 1e-5, nanEqualsNaN: true);
     }
 
     /// <summary>
@@ -403,8 +398,8 @@ public sealed class DenseOperandsTests
         var loaded = Graphs.Prepare(b.Build());
         foreach (var (name, before, after) in Graphs.RunBoth(loaded))
         {
-            var result = TensorComparison.Compare(after, before, 1e-5, 1e-5);
-            Assert.True(result.Passed, $"{name}: {result}");
+            Assert.Equal(before.Shape, after.Shape);
+            Closeness.AssertClose(before.Floats, after.Floats, atol: 1e-5, rtol: 1e-5, nanEqualsNaN: true, what: name);
         }
         Assert.All(loaded.Optimized.Nodes, n => Assert.Null(TaskExtractor.WorkloadOf(loaded.Optimized, n)));
     }
