@@ -63,14 +63,14 @@ public sealed class ActivationCasesTests
             {
                 foreach (var (x, expected) in new[] { (-2f, hand.AtMinus2), (1f, hand.AtOne) })
                 {
-                    float actual = NaiveConv.Activate(e, x);
-                    if (!(MathF.Abs(actual - expected) <= 1e-6f + 1e-6f * MathF.Abs(expected)))
+                    float actual = NaiveConvolution.Activate(e, x);
+                    if (!Closeness.IsClose(expected, actual, atol: 1e-6f, rtol: 1e-6f))
                         failures.Add($"'{name}'({alpha}, {beta}) at {x}: the reference gives {actual}, by hand {expected}");
                 }
             }
             catch (ArgumentException)
             {
-                failures.Add($"'{name}': NaiveConv.Activate has no reference for it");
+                failures.Add($"'{name}': NaiveConvolution.Activate has no reference for it");
             }
         }
         Assert.True(failures.Count == 0, string.Join("\n", failures));

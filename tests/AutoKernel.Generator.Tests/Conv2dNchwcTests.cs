@@ -249,7 +249,7 @@ public sealed class Conv2dNchwcTests
             configs.Add(Sample(space, random));
         var kernels = KernelCompiler.CompileMany(configs.Select((c, i) => template.Emit(workload, Epilogue.None, c, Avx512, "Perf", "K" + i)), configs.Select((_, i) => "Perf.K" + i));
         using var pool = new WorkerPool(1);
-        var weights = NaiveConv.Random(random, workload.OutChannels * workload.InChannels * workload.KernelHeight * workload.KernelWidth);
+        var weights = TestData.RandomFloats(random, workload.OutChannels * workload.InChannels * workload.KernelHeight * workload.KernelWidth);
         double best = 0;
         string bestConfig = "";
         int bestIndex = 0;
@@ -257,7 +257,7 @@ public sealed class Conv2dNchwcTests
         {
             var kernel = kernels[k];
             kernel.Prepare(weights, null);
-            var input = NaiveConv.Random(random, kernel.InputLength);
+            var input = TestData.RandomFloats(random, kernel.InputLength);
             var output = new float[kernel.OutputLength];
             double seconds = double.MaxValue;
             unsafe
@@ -319,12 +319,12 @@ public sealed class Conv2dNchwcTests
         var e = c.Epilogue;
         string what = $"{w.Shape} {e} {c.Config} {c.Target.VectorClass} portable={portable}";
         KernelBatch.SetPortable(kernel, portable);
-        var input = NaiveConv.Random(random, w.Batch * w.InChannels * w.InHeight * w.InWidth);
-        var weights = NaiveConv.Random(random, w.OutChannels * w.InChannels * w.KernelHeight * w.KernelWidth);
-        var bias = e.Bias ? NaiveConv.Random(random, w.OutChannels) : null;
+        var input = TestData.RandomFloats(random, w.Batch * w.InChannels * w.InHeight * w.InWidth);
+        var weights = TestData.RandomFloats(random, w.OutChannels * w.InChannels * w.KernelHeight * w.KernelWidth);
+        var bias = e.Bias ? TestData.RandomFloats(random, w.OutChannels) : null;
         int outCount = w.Batch * w.OutChannels * w.OutHeight * w.OutWidth;
-        var residual = e.Residual ? NaiveConv.Random(random, outCount) : null;
-        var expected = NaiveConv.Run(w, e, input, weights, bias, residual);
+        var residual = e.Residual ? TestData.RandomFloats(random, outCount) : null;
+        var expected = NaiveConvolution.Run(w, e, input, weights, bias, residual);
 
         kernel.Prepare(weights, bias);
         var nativeIn = new float[kernel.InputLength];
@@ -347,11 +347,6 @@ public sealed class Conv2dNchwcTests
         }
         var actual = new float[outCount];
         kernel.OutputFromNative(nativeOut, actual);
-        for (int i = 0; i < outCount; i++)
-        {
-            float tol = 1e-4f + 1e-4f * Math.Abs(expected[i]);
-            if (!(Math.Abs(actual[i] - expected[i]) <= tol))
-                Assert.Fail($"{what}: element {i} is {actual[i]}, expected {expected[i]}");
-        }
+        Closeness.AssertClose(expected, actual, atol: 1e-4f, rtol: 1e-4f, what: what);
     }
 }

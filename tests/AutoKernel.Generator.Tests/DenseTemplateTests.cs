@@ -8,9 +8,9 @@ namespace AutoKernel.Generator.Tests;
 
 public sealed class DenseTemplateTests
 {
-    private static readonly CpuTarget Avx512 = new(512, 2, "test AVX-512");
-    private static readonly CpuTarget Avx2 = new(256, 2, "test AVX2");
-    private static readonly CpuTarget Sse = new(128, 2, "test 128-bit");
+    private static readonly CpuTarget Avx512 = KernelPaths.Avx512;
+    private static readonly CpuTarget Avx2 = KernelPaths.Avx2;
+    private static readonly CpuTarget Sse = KernelPaths.Sse;
 
     private static readonly DenseWorkload[] Shapes =
     [
@@ -23,41 +23,20 @@ public sealed class DenseTemplateTests
         new(2, 1, 5),
     ];
 
-    private static float[] Reference(DenseWorkload d, Epilogue e, float[] x, float[] w, float[] b, float[] r)
-    {
-        var y = new float[d.M * d.N];
-        for (int m = 0; m < d.M; m++)
-        {
-            for (int n = 0; n < d.N; n++)
-            {
-                double s = 0;
-                for (int k = 0; k < d.K; k++)
-                    s += (double)x[m * d.K + k] * w[n * d.K + k];
-                float v = (float)s;
-                if (e.Bias)
-                    v += b[n];
-                if (e.Residual)
-                    v += r[m * d.N + n];
-                y[m * d.N + n] = KernelBatch.ApplyActivation(e, v);
-            }
-        }
-        return y;
-    }
-
-    private static List<KernelCase> Sample(int perShape, int seed)
+    /// <summary><paramref name="perShape"/> random kernels for each shape and target.</summary>
+    private static List<KernelCase> Sample(int perShape, int seed, params CpuTarget[] targets)
     {
         var template = new DenseTemplate();
         var rng = new Random(seed);
         var cases = new List<KernelCase>();
         foreach (var d in Shapes)
         {
-            foreach (var target in new[] { Avx512, Avx2, Sse })
+            foreach (var target in targets)
             {
                 var space = template.CreateSpace(d, target);
                 var valid = space.EnumerateValid().ToList();
                 Assert.NotEmpty(valid);
-                int count = target == Avx512 ? perShape : Math.Max(1, perShape / 3);
-                for (int i = 0; i < count; i++)
+                for (int i = 0; i < perShape; i++)
                 {
                     var config = valid[rng.Next(valid.Count)];
                     var e = KernelBatch.Epilogues[rng.Next(KernelBatch.Epilogues.Length)];
@@ -72,19 +51,25 @@ public sealed class DenseTemplateTests
     private static void Check(KernelCase c, Random rng, WorkerPool pool)
     {
         var d = (DenseWorkload)c.Workload;
-        var x = KernelBatch.RandomArray(rng, d.M * d.K);
-        var w = KernelBatch.RandomArray(rng, d.N * d.K);
-        var b = KernelBatch.RandomArray(rng, d.N);
-        var r = KernelBatch.RandomArray(rng, d.M * d.N);
-        var expected = Reference(d, c.Epilogue, x, w, b, r);
+        var x = TestData.RandomFloats(rng, d.M * d.K);
+        var w = TestData.RandomFloats(rng, d.N * d.K);
+        var b = TestData.RandomFloats(rng, d.N);
+        var r = TestData.RandomFloats(rng, d.M * d.N);
+        var expected = NaiveConvolution.Reference(d, c.Epilogue, x, w, b, r);
         var actual = KernelBatch.Run(c.Create(), x, w, c.Epilogue.Bias ? b : null, c.Epilogue.Residual ? r : null, d.M * d.N, pool);
-        KernelBatch.AssertClose(expected, actual, c.ToString());
+        Closeness.AssertClose(expected, actual, atol: 1e-4f, rtol: 1e-4f, what: c.ToString());
     }
 
-    [Fact]
-    public void Sampled_configs_match_the_naive_loops()
+    /// <summary>The main path of each width's kernels (6 per shape at 512 bits, 2 at 256 and 128); skipped where it cannot run.</summary>
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    [InlineData(128)]
+    public void Sampled_configs_match_the_naive_loops(int bits)
     {
-        var cases = Sample(perShape: 6, seed: 1234);
+        var target = KernelPaths.Target(bits);
+        KernelPaths.RequireMainPath(target);
+        var cases = Sample(perShape: bits == 512 ? 6 : 2, seed: 1234 + bits, target);
         KernelBatch.Compile(cases);
         var rng = new Random(99);
         // Mostly one thread (fast on a busy 2-core machine); every 4th case on 2 or 3 threads for the chunking.
@@ -99,10 +84,13 @@ public sealed class DenseTemplateTests
         }
     }
 
+    /// <summary>The portable path (ForcePortable) of one kernel per shape and width: runs on every machine.</summary>
     [Fact]
     public void Portable_path_matches_the_naive_loops()
     {
-        var cases = Sample(perShape: 1, seed: 777);
+        var cases = Sample(perShape: 1, seed: 777, Avx512, Avx2, Sse);
+        foreach (var target in new[] { Avx512, Avx2, Sse })
+            KernelPaths.Report(target, portable: true);
         KernelBatch.Compile(cases);
         var rng = new Random(5);
         var pool = new WorkerPool(1);
@@ -113,15 +101,20 @@ public sealed class DenseTemplateTests
         }
     }
 
-    [Fact]
-    public void Every_eighth_valid_config_of_a_small_shape_is_correct()
+    /// <summary>The main path of every eighth valid config at 512 and 256 bits; skipped where it cannot run.</summary>
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    public void Every_eighth_valid_config_of_a_small_shape_is_correct(int bits)
     {
+        var target = KernelPaths.Target(bits);
+        KernelPaths.RequireMainPath(target);
         var template = new DenseTemplate();
         var d = new DenseWorkload(3, 17, 37);
-        var space = template.CreateSpace(d, Avx512);
+        var space = template.CreateSpace(d, target);
         var valid = space.EnumerateValid().Where((_, i) => i % 8 == 0).ToList();
         var e = new Epilogue(true, true, "Relu", 0, 0);
-        var cases = valid.Select((cfg, i) => new KernelCase(d, e, cfg, Avx512, $"All{i}", template.Emit(d, e, cfg, Avx512, KernelBatch.Namespace, $"All{i}"))).ToList();
+        var cases = valid.Select((cfg, i) => new KernelCase(d, e, cfg, target, $"All{i}", template.Emit(d, e, cfg, target, KernelBatch.Namespace, $"All{i}"))).ToList();
         KernelBatch.Compile(cases);
         var rng = new Random(3);
         using var pool = new WorkerPool(2, spinIterations: 20);

@@ -28,36 +28,6 @@ public sealed class DepthwiseConv2dTests
         Dw(1, 3, 4, 4, 3, 1, 3), // padding larger than the image: rows and columns with no taps
     ];
 
-    private static float[] Reference(Conv2dWorkload c, Epilogue e, float[] x, float[] w, float[] b, float[] r)
-    {
-        int oh = c.OutHeight, ow = c.OutWidth;
-        var y = new float[c.Batch * c.OutChannels * oh * ow];
-        for (int n = 0; n < c.Batch; n++)
-        for (int ch = 0; ch < c.InChannels; ch++)
-        for (int i = 0; i < oh; i++)
-        for (int j = 0; j < ow; j++)
-        {
-            double s = 0;
-            for (int kh = 0; kh < c.KernelHeight; kh++)
-            for (int kw = 0; kw < c.KernelWidth; kw++)
-            {
-                int ih = i * c.StrideHeight - c.PadTop + kh * c.DilationHeight;
-                int iw = j * c.StrideWidth - c.PadLeft + kw * c.DilationWidth;
-                if (ih < 0 || ih >= c.InHeight || iw < 0 || iw >= c.InWidth)
-                    continue;
-                s += (double)x[((n * c.InChannels + ch) * c.InHeight + ih) * c.InWidth + iw] * w[(ch * c.KernelHeight + kh) * c.KernelWidth + kw];
-            }
-            int o = ((n * c.OutChannels + ch) * oh + i) * ow + j;
-            float v = (float)s;
-            if (e.Bias)
-                v += b[ch];
-            if (e.Residual)
-                v += r[o];
-            y[o] = KernelBatch.ApplyActivation(e, v);
-        }
-        return y;
-    }
-
     /// <summary><paramref name="perShape"/> random kernels for each shape and target.</summary>
     private static List<KernelCase> Sample(int perShape, int seed, params CpuTarget[] targets)
     {
@@ -88,13 +58,13 @@ public sealed class DepthwiseConv2dTests
     {
         var d = (Conv2dWorkload)c.Workload;
         int outLength = d.Batch * d.OutChannels * d.OutHeight * d.OutWidth;
-        var x = KernelBatch.RandomArray(rng, d.Batch * d.InChannels * d.InHeight * d.InWidth);
-        var w = KernelBatch.RandomArray(rng, d.OutChannels * d.KernelHeight * d.KernelWidth);
-        var b = KernelBatch.RandomArray(rng, d.OutChannels);
-        var r = KernelBatch.RandomArray(rng, outLength);
-        var expected = Reference(d, c.Epilogue, x, w, b, r);
+        var x = TestData.RandomFloats(rng, d.Batch * d.InChannels * d.InHeight * d.InWidth);
+        var w = TestData.RandomFloats(rng, d.OutChannels * d.KernelHeight * d.KernelWidth);
+        var b = TestData.RandomFloats(rng, d.OutChannels);
+        var r = TestData.RandomFloats(rng, outLength);
+        var expected = NaiveConvolution.Reference(d, c.Epilogue, x, w, b, r);
         var actual = KernelBatch.Run(c.Create(), x, w, c.Epilogue.Bias ? b : null, c.Epilogue.Residual ? r : null, outLength, pool);
-        KernelBatch.AssertClose(expected, actual, c.ToString());
+        Closeness.AssertClose(expected, actual, atol: 1e-4f, rtol: 1e-4f, what: c.ToString());
     }
 
     /// <summary>The main path of each width's kernels (4 per shape at 512 bits, 2 at 256, 1 at 128); skipped where it cannot run.</summary>

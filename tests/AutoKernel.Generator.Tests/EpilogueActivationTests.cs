@@ -57,7 +57,7 @@ public sealed class EpilogueActivationTests
         foreach (var (activation, alpha, beta) in ActivationCases.All.Concat(more))
         {
             var e = new Epilogue(true, false, activation, alpha, beta);
-            Assert.True(EpilogueCode.KeepsZero(e) == (NaiveConv.Activate(e, 0f) == 0f), $"{activation}({alpha}, {beta})");
+            Assert.True(EpilogueCode.KeepsZero(e) == (NaiveConvolution.Activate(e, 0f) == 0f), $"{activation}({alpha}, {beta})");
             Assert.Equal(!EpilogueCode.KeepsZero(e), EpilogueCode.NeedsChannelMask(20, 16, e));
             Assert.False(EpilogueCode.NeedsChannelMask(32, 16, e));
         }
@@ -107,10 +107,10 @@ public sealed class EpilogueActivationTests
 
         var (inLen, wLen, bLen, outLen) = StandardLengths(workload);
         // Inputs scaled so that outputs spread over about [-4, 4]: every activation's regions are hit.
-        var x = KernelBatch.RandomArray(random, inLen).Select(v => 2 * v).ToArray();
-        var weights = KernelBatch.RandomArray(random, wLen);
-        var biasValues = KernelBatch.RandomArray(random, bLen);
-        var residualValues = KernelBatch.RandomArray(random, outLen);
+        var x = TestData.RandomFloats(random, inLen).Select(v => 2 * v).ToArray();
+        var weights = TestData.RandomFloats(random, wLen);
+        var biasValues = TestData.RandomFloats(random, bLen);
+        var residualValues = TestData.RandomFloats(random, outLen);
         using var pool = new WorkerPool(2);
         var failures = new List<string>();
         var prepared = cases.Select(kc => Prepare(kc, x, weights, biasValues, residualValues, outLen)).ToList();
@@ -126,14 +126,8 @@ public sealed class EpilogueActivationTests
             var actual = new float[outLen];
             kernel.OutputFromNative(y, actual);
             string what = $"{kc} alpha={e.Alpha} beta={e.Beta} portable={portable}";
-            for (int i = 0; i < outLen; i++)
-            {
-                if (!(MathF.Abs(expected[i] - actual[i]) <= 1e-4f + 1e-4f * MathF.Abs(expected[i])))
-                {
-                    failures.Add($"{what}: element {i}: expected {expected[i]}, got {actual[i]}");
-                    break;
-                }
-            }
+            if (Closeness.Check(expected, actual, atol: 1e-4f, rtol: 1e-4f, what: what) is { } mismatch)
+                failures.Add(mismatch);
             for (int i = 0; i < y.Length; i++)
             {
                 if (ones[i] == 0f && y[i] != 0f)
@@ -154,7 +148,7 @@ public sealed class EpilogueActivationTests
     private static Prepared Prepare(KernelCase kc, float[] x, float[] weights, float[] biasValues, float[] residualValues, int outLen)
     {
         var e = kc.Epilogue;
-        var expected = NaiveConv.Reference(kc.Workload, e, x, weights, biasValues, residualValues);
+        var expected = NaiveConvolution.Reference(kc.Workload, e, x, weights, biasValues, residualValues);
         var kernel = kc.Create();
         kernel.Prepare(weights, e.Bias ? biasValues : null);
         var xNative = new float[kernel.InputLength];

@@ -23,12 +23,8 @@ public sealed class FixedKernelTests
         return StandardLayout.Run(kernel, standardInputs, op.Output.Aggregate(1, (p, d) => p * d), pool);
     }
 
-    private static void AssertClose(float[] expected, float[] actual)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 + 1e-5 * Math.Abs(expected[i]), $"element {i}: {actual[i]} vs {expected[i]}");
-    }
+    private static void AssertClose(float[] expected, float[] actual) =>
+        Closeness.AssertClose(expected, actual, atol: 1e-5, rtol: 1e-5);
 
     [Theory]
     [InlineData("MaxPool", 3, 2, 1, 1, false)]
@@ -40,7 +36,7 @@ public sealed class FixedKernelTests
     {
         int n = 2, c = 20, h = 9, w = 7;
         int oh = (h + pad + padEnd - k) / s + 1, ow = (w + pad + padEnd - k) / s + 1;
-        var x = NaiveConv.Random(new Random(1), n * c * h * w);
+        var x = TestData.RandomFloats(new Random(1), n * c * h * w);
         var expected = new float[n * c * oh * ow];
         for (int b = 0; b < n * c; b++)
         for (int i = 0; i < oh; i++)
@@ -72,7 +68,7 @@ public sealed class FixedKernelTests
     [Fact]
     public void Global_average_pool()
     {
-        var x = NaiveConv.Random(new Random(2), 1 * 24 * 5 * 6);
+        var x = TestData.RandomFloats(new Random(2), 1 * 24 * 5 * 6);
         var expected = Enumerable.Range(0, 24).Select(ch => x.Skip(ch * 30).Take(30).Sum() / 30f).ToArray();
         AssertClose(expected, Run(new FixedOp("GlobalAveragePool", [[1, 24, 5, 6]], [1, 24, 1, 1], 16), x));
     }
@@ -87,10 +83,10 @@ public sealed class FixedKernelTests
         int[] shape = [1, 3, 70, 71];
         int count = shape.Aggregate(1, (p, d) => p * d);
         var random = new Random(3);
-        var a = NaiveConv.Random(random, count);
-        var b = NaiveConv.Random(random, count);
+        var a = TestData.RandomFloats(random, count);
+        var b = TestData.RandomFloats(random, count);
         var e = new Epilogue(false, false, activation, 0, activation == "Clip" ? 0.5f : 0);
-        var expected = Enumerable.Range(0, count).Select(i => NaiveConv.Activate(e, kind switch { "Add" => a[i] + b[i], "Mul" => a[i] * b[i], _ => a[i] })).ToArray();
+        var expected = Enumerable.Range(0, count).Select(i => NaiveConvolution.Activate(e, kind switch { "Add" => a[i] + b[i], "Mul" => a[i] * b[i], _ => a[i] })).ToArray();
         var op = new FixedOp(kind, kind == "Activation" ? [shape] : [shape, shape], shape, 0, new Dictionary<string, string>
         {
             ["activation"] = activation, ["activation_alpha"] = FixedOp.Float(e.Alpha), ["activation_beta"] = FixedOp.Float(e.Beta),
@@ -101,7 +97,7 @@ public sealed class FixedKernelTests
     [Fact]
     public void Softmax_over_the_last_axis()
     {
-        var x = NaiveConv.Random(new Random(4), 3 * 1000).Select(v => v * 20).ToArray();
+        var x = TestData.RandomFloats(new Random(4), 3 * 1000).Select(v => v * 20).ToArray();
         var expected = new float[x.Length];
         for (int r = 0; r < 3; r++)
         {
@@ -117,8 +113,8 @@ public sealed class FixedKernelTests
     public void Concat_of_whole_channel_blocks()
     {
         var random = new Random(5);
-        var a = NaiveConv.Random(random, 2 * 16 * 3 * 3);
-        var b = NaiveConv.Random(random, 2 * 32 * 3 * 3);
+        var a = TestData.RandomFloats(random, 2 * 16 * 3 * 3);
+        var b = TestData.RandomFloats(random, 2 * 32 * 3 * 3);
         var expected = new float[2 * 48 * 9];
         for (int n = 0; n < 2; n++)
         {

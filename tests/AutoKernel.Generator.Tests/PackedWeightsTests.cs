@@ -83,10 +83,10 @@ public sealed unsafe class PackedWeightsTests
         Assert.True(template.Supports(workload));
         var (inLen, wLen, bLen, outLen) = StandardLengths(workload);
         var random = new Random(wLen);
-        var x = NaiveConv.Random(random, inLen);
-        var weights = NaiveConv.Random(random, wLen);
-        var bias = NaiveConv.Random(random, bLen);
-        var residual = NaiveConv.Random(random, outLen);
+        var x = TestData.RandomFloats(random, inLen);
+        var weights = TestData.RandomFloats(random, wLen);
+        var bias = TestData.RandomFloats(random, bLen);
+        var residual = TestData.RandomFloats(random, outLen);
         var configs = SomeConfigs(template, workload, 3);
         var cases = new List<KernelCase>();
         foreach (bool withResidual in new[] { false, true })
@@ -160,7 +160,7 @@ public sealed unsafe class PackedWeightsTests
                 // The prepared kernel is also right, so the bound ones are.
                 var standard = new float[outLen];
                 prepared.OutputFromNative(expected, standard);
-                KernelBatch.AssertClose(NaiveConv.Reference(workload, kc.Epilogue, x, weights, bias, kc.Epilogue.Residual ? residual : null), standard, kc.ToString());
+                Closeness.AssertClose(NaiveConvolution.Reference(workload, kc.Epilogue, x, weights, bias, kc.Epilogue.Residual ? residual : null), standard, atol: 1e-4f, rtol: 1e-4f, what: kc.ToString());
             }
             Assert.Equal(packedW, nativeW.Span.ToArray());
             Assert.Equal(packedB, nativeB.Span.ToArray());
@@ -232,7 +232,7 @@ public sealed unsafe class BoundRunAllocationTests
             var owner = kc.Create();
             var random = new Random(cases.IndexOf(kc));
             var (_, weights, channels, _) = PackedWeightsTests.StandardLengths(kc.Workload);
-            owner.Prepare(NaiveConv.Random(random, weights), NaiveConv.Random(random, channels));
+            owner.Prepare(TestData.RandomFloats(random, weights), TestData.RandomFloats(random, channels));
             var w = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)owner.PackedWeightsLength * sizeof(float), 64);
             var b = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)Math.Max(1, owner.PackedBiasLength) * sizeof(float), 64);
             try
@@ -240,9 +240,9 @@ public sealed unsafe class BoundRunAllocationTests
                 owner.CopyPacked(new Span<float>(w, owner.PackedWeightsLength), new Span<float>(b, owner.PackedBiasLength));
                 var kernel = kc.Create();
                 kernel.Bind(w, b);
-                var x = NaiveConv.Random(random, kernel.InputLength);
+                var x = TestData.RandomFloats(random, kernel.InputLength);
                 var y = new float[kernel.OutputLength];
-                var r = NaiveConv.Random(random, kernel.OutputLength);
+                var r = TestData.RandomFloats(random, kernel.OutputLength);
                 fixed (float* px = x, py = y, pr = r)
                 {
                     kernel.Run(px, py, pr, pool);

@@ -72,7 +72,7 @@ public sealed class TemplateConventionTests
         var kernelCase = new KernelCase(d, Epilogue.None, config, target, "PerInstance", template.Emit(d, Epilogue.None, config, target, KernelBatch.Namespace, "PerInstance"));
         KernelBatch.Compile([kernelCase]);
         var rng = new Random(21);
-        float[] x = KernelBatch.RandomArray(rng, d.M * d.K), w = KernelBatch.RandomArray(rng, d.N * d.K);
+        float[] x = TestData.RandomFloats(rng, d.M * d.K), w = TestData.RandomFloats(rng, d.N * d.K);
         var fused = new float[d.M * d.N];
         var unfused = new float[d.M * d.N];
         for (int m = 0; m < d.M; m++)

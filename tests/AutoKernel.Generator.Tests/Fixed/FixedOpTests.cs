@@ -66,7 +66,7 @@ public sealed class FixedOpTests
         int[] shape = [2, 20, 3, 5];
         var op = new FixedOp("LayoutTransform", [shape], shape, 0, A(("from", from.ToString()), ("to", to.ToString())));
         var kernel = (IFixedKernel)Activator.CreateInstance(KernelCompiler.CompileAssembly([FixedKernels.Emit(op, Target, "F", "Kernel")]).GetType("F.Kernel", throwOnError: true)!)!;
-        var x = NaiveConv.Random(new Random(3), 2 * 20 * 15);
+        var x = TestData.RandomFloats(new Random(3), 2 * 20 * 15);
         using var pool = new WorkerPool(2);
         // Through the native layouts: standard -> from -> to -> standard must be the identity.
         var result = StandardLayout.Run(kernel, [x], x.Length, pool);
@@ -98,7 +98,7 @@ public sealed class FixedOpTests
     {
         var op = new FixedOp("Copy", [[3, 70001]], [210003], 0);
         var kernel = (IFixedKernel)Activator.CreateInstance(KernelCompiler.CompileAssembly([FixedKernels.Emit(op, Target, "F", "Kernel")]).GetType("F.Kernel", throwOnError: true)!)!;
-        var x = NaiveConv.Random(new Random(4), 210003);
+        var x = TestData.RandomFloats(new Random(4), 210003);
         using var pool = new WorkerPool(2);
         Assert.Equal(x, StandardLayout.Run(kernel, [x], x.Length, pool));
     }

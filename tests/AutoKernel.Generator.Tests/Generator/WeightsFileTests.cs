@@ -1,6 +1,7 @@
 using System.Runtime.Loader;
 using System.Security.Cryptography;
 using AutoKernel.Generator.Emit;
+using AutoKernel.Generator.Kernels;
 using AutoKernel.Generator.Plans;
 using AutoKernel.Generator.Tests.Support;
 using AutoKernel.Runtime.Kernels;
@@ -28,17 +29,11 @@ public sealed class WeightsFileTests
         {
             ClassName = "WeightsFile" + seed.ToString(System.Globalization.CultureInfo.InvariantCulture);
             var random = new Random(seed);
-            X = NaiveConv.Random(random, 8);
-            var w = NaiveConv.Random(random, 5 * 8);
-            var b = NaiveConv.Random(random, 5);
-            Expected = new float[5];
-            for (int n = 0; n < 5; n++)
-            {
-                float sum = b[n];
-                for (int k = 0; k < 8; k++)
-                    sum += w[n * 8 + k] * X[k];
-                Expected[n] = Math.Max(0, sum);
-            }
+            X = TestData.RandomFloats(random, 8);
+            var w = TestData.RandomFloats(random, 5 * 8);
+            var b = TestData.RandomFloats(random, 5);
+            // The plan's dense step: y [1, 5] = Relu(x [1, 8] · w [5, 8]ᵀ + b).
+            Expected = NaiveConvolution.Dense(TestPlans.Dense, new Epilogue(true, false, "Relu", 0, 0), X, w, b, residual: null);
 
             // Pack the weights with the very kernel the plan's dense step calls, at the plan's offsets.
             var spec = PlanReader.Read("/p/x.akplan.json", TestPlans.Text(), ClassName, "App", null).Model!;
@@ -108,12 +103,8 @@ public sealed class WeightsFileTests
         public void Dispose() => _context.Unload();
     }
 
-    private static void AssertClose(float[] expected, float[] actual)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5f * (1 + Math.Abs(expected[i])), $"[{i}] expected {expected[i]}, got {actual[i]}");
-    }
+    private static void AssertClose(float[] expected, float[] actual) =>
+        Closeness.AssertClose(expected, actual, atol: 1e-5f, rtol: 1e-5f);
 
     [Fact]
     public void Without_the_file_the_error_names_the_class_the_path_and_the_fix_and_with_it_the_model_runs()

@@ -6,7 +6,7 @@ namespace AutoKernel.Generator.Tests.Support;
 /// The activations the epilogue tests run, derived from the generator's own list of the
 /// activations it emits (<see cref="EpilogueCode.Activations"/>, "" for none), not copied by
 /// hand: a new activation there is tested by every epilogue test at once, and fails them until it
-/// has a reference (<see cref="NaiveConv.Activate"/>) and parameters here
+/// has a reference (<see cref="NaiveConvolution.Activate"/>) and parameters here
 /// (<c>ActivationCasesTests</c>).
 /// </summary>
 public static class ActivationCases

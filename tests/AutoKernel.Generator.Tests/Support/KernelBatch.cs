@@ -78,23 +78,6 @@ public static class KernelBatch
         new(true, false, "Sigmoid", 0, 0),
     ];
 
-    public static float ApplyActivation(Epilogue e, float v) => e.Activation switch
-    {
-        "" => v,
-        "Relu" => MathF.Max(v, 0f),
-        "Clip" => MathF.Min(MathF.Max(v, e.Alpha), e.Beta),
-        "Sigmoid" => 1f / (1f + MathF.Exp(-v)),
-        _ => throw new NotSupportedException(e.Activation),
-    };
-
-    public static float[] RandomArray(Random rng, int n)
-    {
-        var a = new float[n];
-        for (int i = 0; i < n; i++)
-            a[i] = (float)(rng.NextDouble() * 2 - 1);
-        return a;
-    }
-
     /// <summary>Runs a kernel on standard-layout data, converting through its native layouts.</summary>
     public static unsafe float[] Run(ITunedKernel kernel, float[] input, float[] weights, float[]? bias, float[]? residual, int outputLength, WorkerPool pool)
     {
@@ -111,16 +94,5 @@ public static class KernelBatch
         var result = new float[outputLength];
         kernel.OutputFromNative(yout, result);
         return result;
-    }
-
-    public static void AssertClose(float[] expected, float[] actual, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-        {
-            float e = expected[i], a = actual[i];
-            if (!(MathF.Abs(e - a) <= 1e-4f + 1e-4f * MathF.Abs(e)))
-                Assert.Fail($"{what}: element {i}: expected {e}, got {a}");
-        }
     }
 }
