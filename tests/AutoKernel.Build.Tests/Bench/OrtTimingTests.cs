@@ -2,6 +2,7 @@ using AutoKernel.Build.Bench;
 using AutoKernel.Build.Graph;
 using AutoKernel.Build.Onnx;
 using AutoKernel.Build.Tests.Support;
+using AutoKernel.TestSupport;
 
 namespace AutoKernel.Build.Tests.Bench;
 
@@ -14,7 +15,7 @@ public sealed class OrtTimingTests
     private static string SaveGemm(TempDirectory dir, bool dynamic = false)
     {
         var random = new Random(2);
-        float[] Floats(int n) => [.. Enumerable.Range(0, n).Select(_ => random.NextSingle() * 2 - 1)];
+        float[] Floats(int n) => TestData.RandomFloats(random, n);
         var b = new ModelBuilder("tiny", 17);
         string x = dynamic ? b.Input("x", DataType.Float, "batch", 16) : b.Input("x", DataType.Float, 2, 16);
         string y = b.Node("Gemm", [x, b.Initializer("w", Floats(16 * 8), 16, 8), b.Initializer("b", Floats(8), 8)], name: "gemm");

@@ -3,6 +3,7 @@ using AutoKernel.Build.Graph;
 using AutoKernel.Build.Graph.Passes;
 using AutoKernel.Build.Onnx;
 using AutoKernel.Build.Tests.Support;
+using AutoKernel.TestSupport;
 
 namespace AutoKernel.Build.Tests.Graph;
 
@@ -24,7 +25,8 @@ public sealed class PassTests
     private static string BatchNorm(ModelBuilder b, string x, int channels, int seed)
     {
         var random = new Random(seed);
-        float[] Values(float lo, float hi) => [.. Enumerable.Range(0, channels).Select(_ => (float)(lo + (hi - lo) * random.NextDouble()))];
+        // Uniform in [lo, hi]: the shared [-1, 1) values scaled (variances and scales stay positive).
+        float[] Values(float lo, float hi) => [.. TestData.RandomFloats(random, channels).Select(u => lo + (hi - lo) * (u + 1) / 2)];
         string scale = b.Initializer($"bn{seed}.scale", Tensor.FromFloats([channels], Values(0.5f, 1.5f)));
         string bias = b.Initializer($"bn{seed}.bias", Tensor.FromFloats([channels], Values(-0.5f, 0.5f)));
         string mean = b.Initializer($"bn{seed}.mean", Tensor.FromFloats([channels], Values(-0.5f, 0.5f)));

@@ -20,9 +20,8 @@ public sealed class TuneCommandTests : IDisposable
     {
         var b = new ModelBuilder("small", 17);
         string x = b.Input("x", DataType.Float, 1, 8, size, size);
-        var random = new Random(1);
-        string w = b.Initializer("w", [.. Enumerable.Range(0, 16 * 8 * 9).Select(_ => (float)random.NextDouble() - 0.5f)], 16, 8, 3, 3);
-        string bias = b.Initializer("b", [.. Enumerable.Range(0, 16).Select(_ => (float)random.NextDouble())], 16);
+        string w = b.Initializer("w", Graphs.RandomFloats(1, 16, 8, 3, 3));
+        string bias = b.Initializer("b", Graphs.RandomFloats(2, 16));
         string conv = b.Node("Conv", [x, w, bias], a => a.Ints("pads", 1, 1, 1, 1), name: "conv");
         b.Output(b.Node("Relu", [conv], name: "relu"));
         string path = _dir.File($"small{size}.onnx");
