@@ -202,7 +202,7 @@ public sealed partial class BuildIntegrationTests(PackageFeed feed, ITestOutputH
         // Ctrl+C is SIGINT. A process that starts with SIGINT ignored (a background job of a
         // non-interactive shell) passes that on to its children, and .NET keeps an inherited
         // ignore; then SIGTERM, which the tool handles the same way, stands in for it.
-        string signal = SigIntIgnored() ? "-TERM" : "-INT";
+        string signal = TestSupport.ProcessSignals.Ignored(TestSupport.ProcessSignals.SigInt) ? "-TERM" : "-INT";
         output.WriteLine($"signal: {signal}");
         bool sent = false;
         string? interruptFailure = null;
@@ -256,14 +256,6 @@ public sealed partial class BuildIntegrationTests(PackageFeed feed, ITestOutputH
     /// share indices (two templates' #17 are two different schedules).
     /// </summary>
     private static (string Workload, string Template, long Config) Trial(TuningRecord r) => (r.WorkloadKey, r.Template, r.ConfigIndex);
-
-    /// <summary>Whether this process ignores SIGINT (bit 2 - 1 of the SigIgn mask in /proc/self/status).</summary>
-    private static bool SigIntIgnored()
-    {
-        string line = File.ReadLines("/proc/self/status").Single(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
-        ulong mask = Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16);
-        return (mask & (1UL << (2 - 1))) != 0;
-    }
 
     /// <summary><paramref name="signal"/> (as kill(1) spells it) to the `autokernel build` process started for the project in <paramref name="folder"/>.</summary>
     private static void Interrupt(string folder, string signal)

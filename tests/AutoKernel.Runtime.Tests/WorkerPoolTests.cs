@@ -200,6 +200,24 @@ public sealed class WorkerPoolTests
         Assert.Throws<ObjectDisposedException>(() => pool.For(10, i => Interlocked.Increment(ref calls)));
     }
 
+    /// <summary>
+    /// Disposed before its workers have even started: a worker that first runs after Dispose must
+    /// still see it and end. (It used to take the generation Dispose had already advanced as its
+    /// starting point, wait for a newer one that never came, and hang Dispose's join; a kernel test
+    /// that made a pool for one tiny run hung CI that way.)
+    /// </summary>
+    [Fact]
+    public void A_pool_disposed_before_its_workers_start_disposes()
+    {
+        var disposer = new Thread(() =>
+        {
+            for (int i = 0; i < 200; i++)
+                new WorkerPool(3).Dispose();
+        }) { IsBackground = true };
+        disposer.Start();
+        Assert.True(disposer.Join(HangBound), "Dispose did not return: a worker that started late never ended");
+    }
+
     [Fact]
     public void A_pool_of_one_thread_runs_on_the_caller_and_disposes()
     {

@@ -107,7 +107,11 @@ public sealed class WorkerPool : IDisposable
 
     private void WorkerLoop()
     {
-        int seen = Volatile.Read(ref _generation);
+        // The generation the pool was built with, not the current one: a worker that first runs
+        // after a For or a Dispose has already advanced it must still see that change (reading it
+        // here instead, a worker started late waited for a newer generation that never came, and
+        // Dispose's join hung).
+        int seen = 0;
         while (true)
         {
             int generation = WaitForGeneration(seen);
