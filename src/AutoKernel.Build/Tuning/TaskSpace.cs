@@ -100,7 +100,13 @@ public sealed class TaskSpace
     /// </summary>
     public Point? Sample(Random random)
     {
-        var left = Enumerable.Range(0, Spaces.Count).ToList();
+        if (Spaces.Count == 0)
+            return null;
+        // The usual case, allocation-free: the first template drawn has a valid point.
+        int first = random.Next(Spaces.Count);
+        if (Spaces[first].Sample(random) is { } found)
+            return new Point(first, found);
+        var left = Enumerable.Range(0, Spaces.Count).Where(s => s != first).ToList();
         while (left.Count > 0)
         {
             int pick = random.Next(left.Count);

@@ -167,7 +167,7 @@ public sealed class TuneCommandTests : IDisposable
             Assert.Skip("sends the signal with kill(1) and reads /proc");
         // A process started in the background by a non-interactive shell ignores SIGINT, and so do
         // its children: the tuner cannot see Ctrl+C there, as a shell's background job would not.
-        if (signal == "INT" && IgnoresSigint())
+        if (signal == "INT" && AutoKernel.TestSupport.ProcessSignals.Ignored(AutoKernel.TestSupport.ProcessSignals.SigInt))
             Assert.Skip("this test process inherited an ignored SIGINT (a background job), so the child cannot receive it");
         if (!File.Exists("/usr/bin/setsid") && !File.Exists("/bin/setsid"))
             Assert.Skip("needs setsid(1) to give the tuner its own process group");
@@ -261,12 +261,5 @@ public sealed class TuneCommandTests : IDisposable
         killer.StandardError.ReadToEnd();
         killer.WaitForExit(10_000);
         process.WaitForExit(10_000);
-    }
-
-    /// <summary>Bit 1 (SIGINT is signal 2) of the SigIgn mask in /proc/self/status.</summary>
-    private static bool IgnoresSigint()
-    {
-        string? line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
-        return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & 0b10) != 0;
     }
 }
